@@ -1,0 +1,135 @@
+"""The `faultmaven` command: serve, migrate, manage users, purge, and work with logs."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from typing import Annotated
+
+import typer
+
+from faultmaven.config.settings import Settings
+
+app = typer.Typer(help="FaultMaven: AI troubleshooting copilot for SRE and DevOps.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and their tokens (token auth mode).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+        except OSError:
+            return False
+
+
+def check_bind_allowed(settings: Settings, host: str, force: bool) -> None:
+    """Local mode has no credentials: refuse to expose it beyond this machine unless forced."""
+    if settings.auth_mode == "local" and not _is_loopback(host) and not (force or settings.allow_non_loopback):
+        raise typer.BadParameter(
+            f"auth mode 'local' needs no credentials, so it only listens on loopback; {host} is not. "
+            "Use FAULTMAVEN_AUTH_MODE=token, or --force (FAULTMAVEN_ALLOW_NON_LOOPBACK=true) if you mean it.",
+            param_hint="--host",
+        )
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    force: Annotated[bool, typer.Option(help="Allow local auth mode on a non-loopback address.")] = False,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the HTTP API server."""
+    import uvicorn
+
+    settings = Settings()
+    check_bind_allowed(settings, host, force)
+    uvicorn.run("faultmaven.main:app", host=host, port=port, workers=workers, log_level=log_level,
+                log_config=None, proxy_headers=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    from faultmaven.infrastructure.persistence.database import Database
+    from faultmaven.infrastructure.persistence.migrations import current_revision, upgrade_to_head
+
+    async def run() -> str | None:
+        database = Database(Settings().database_url)
+        try:
+            await upgrade_to_head(database)
+            return await current_revision(database)
+        finally:
+            await database.dispose()
+
+    typer.echo(f"database at revision {asyncio.run(run())}")
+
+
+def _with_container(action):  # type: ignore[no-untyped-def]
+    from faultmaven.container import Container
+
+    async def run():  # type: ignore[no-untyped-def]
+        container = Container()
+        await container.start()
+        try:
+            return await action(container)
+        finally:
+            await container.stop()
+
+    return asyncio.run(run())
+
+
+@users_app.command("create")
+def users_create(
+    name: str,
+    admin: Annotated[bool, typer.Option("--admin", help="Give the user the admin role.")] = False,
+    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+) -> None:
+    """Create a user and print an API token for them (shown once)."""
+
+    async def action(container):  # type: ignore[no-untyped-def]
+        user = await container.auth_service.create_user(name, admin=admin, email=email)
+        return user, await container.auth_service.issue_token(user.user_id, name="cli")
+
+    user, token = _with_container(action)
+    typer.echo(f"created user {user.username} ({user.user_id}){' with admin role' if admin else ''}")
+    typer.echo(f"token (shown once, store it now): {token}")
+
+
+@users_app.command("token")
+def users_token(name: str) -> None:
+    """Issue a new API token for an existing user (shown once)."""
+
+    async def action(container):  # type: ignore[no-untyped-def]
+        user = await container.auth_service.get_user(name)
+        return await container.auth_service.issue_token(user.user_id, name="cli")
+
+    typer.echo(f"token (shown once, store it now): {_with_container(action)}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List users."""
+    for user in _with_container(lambda container: container.auth_service.list_users()):
+        roles = ",".join(user.roles)
+        typer.echo(f"{user.username}\t{user.user_id}\t{roles}{'\tdisabled' if user.disabled else ''}")
+
+
+@app.command()
+def purge() -> None:
+    """Delete cases past their retention and expired idempotency records now."""
+    purged = _with_container(lambda container: container.purge_once())
+    typer.echo(", ".join(f"{count} {name}" for name, count in purged.items()) + " purged")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,3 @@
+from faultmaven.config.settings import Settings
+
+__all__ = ["Settings"]

@@ -1,0 +1,70 @@
+"""All configuration, read from `FAULTMAVEN_*` environment variables (and a `.env` file if present)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from platformdirs import user_data_dir
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def default_database_url() -> str:
+    """A SQLite file under the user's data directory: zero setup on a laptop."""
+    data_dir = Path(user_data_dir("faultmaven", appauthor=False))
+    return f"sqlite+aiosqlite:///{data_dir / 'faultmaven.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FAULTMAVEN_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(default_factory=default_database_url)
+    redis_url: str | None = None
+    migrate_on_start: bool = True
+
+    auth_mode: Literal["local", "token"] = "local"
+    dev_login: bool = False
+    token_ttl_hours: int = Field(default=24 * 30, ge=1)
+    allow_non_loopback: bool = False
+    local_username: str = "local"
+
+    case_retention_days: int = Field(default=30, ge=7, le=30)
+    session_timeout_minutes: int = Field(default=24 * 60, ge=5)
+    purge_interval_seconds: float = Field(default=3600, gt=0)
+
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_title_chars: int = 200
+    max_description_chars: int = 10_000
+    max_query_chars: int = 200_000
+
+    enable_case_agent_integration: bool = Field(
+        default=True,
+        validation_alias=AliasChoices("ENABLE_CASE_AGENT_INTEGRATION", "FAULTMAVEN_ENABLE_CASE_AGENT_INTEGRATION"),
+    )
+    conversation_context_messages: int = Field(default=10, ge=5, le=10)
+    query_time_budget_seconds: float = Field(default=120, gt=0)
+    deprecated_routes_retired: bool = False
+
+    llm_providers: str = ""
+    llm_failure_threshold: int = Field(default=3, ge=1)
+    llm_cooldown_seconds: float = Field(default=30, gt=0)
+    llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    tracing_exporter: Literal["none", "console", "otlp"] = "none"
+    otlp_endpoint: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @cached_property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

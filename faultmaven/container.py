@@ -1,0 +1,181 @@
+"""The composition root: builds every service from settings, once per application.
+
+Routes reach these through `api.dependencies.get_container`; nothing here is an import-time global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from functools import cached_property
+from typing import Any
+
+import structlog
+
+from faultmaven import __version__
+from faultmaven.config.settings import Settings
+from faultmaven.infrastructure.llm.config import parse_providers
+from faultmaven.infrastructure.llm.router import LLMRouter
+from faultmaven.infrastructure.observability.metrics import Metrics
+from faultmaven.infrastructure.observability.tracing import OtelTracer
+from faultmaven.infrastructure.persistence.database import Database
+from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
+from faultmaven.infrastructure.persistence.migrations import current_revision, head_revision, upgrade_to_head
+from faultmaven.infrastructure.security.sanitizer import Sanitizer
+from faultmaven.models.interfaces import BaseTool
+from faultmaven.services.agent_service import AgentService
+from faultmaven.services.auth_service import AuthService
+from faultmaven.services.case_service import CaseService
+from faultmaven.services.query_service import QueryService
+from faultmaven.services.session_service import SessionService
+from faultmaven.services.title_service import TitleService
+
+_logger = structlog.get_logger(__name__)
+
+
+class Container:
+    """Lazily built services; `start()` migrates and starts background jobs, `stop()` undoes it."""
+
+    def __init__(self, settings: Settings | None = None, environ: dict[str, str] | None = None):
+        self.settings = settings or Settings()
+        self._environ = environ
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._background: list[asyncio.Task[None]] = []
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.settings.database_url)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        return Metrics()
+
+    @cached_property
+    def tracer(self) -> OtelTracer:
+        return OtelTracer(exporter=self.settings.tracing_exporter, endpoint=self.settings.otlp_endpoint)
+
+    @cached_property
+    def sanitizer(self) -> Sanitizer:
+        return Sanitizer()
+
+    @cached_property
+    def llm_router(self) -> LLMRouter:
+        import os
+
+        specs = parse_providers({**os.environ, **(self._environ or {}),
+                                 "FAULTMAVEN_LLM_PROVIDERS": self.settings.llm_providers})
+        return LLMRouter(specs, failure_threshold=self.settings.llm_failure_threshold,
+                         cooldown_seconds=self.settings.llm_cooldown_seconds,
+                         max_retries=self.settings.llm_max_retries, on_event=self.metrics.on_llm_event)
+
+    def get_llm_provider(self) -> LLMRouter:
+        return self.llm_router
+
+    @cached_property
+    def auth_service(self) -> AuthService:
+        return AuthService(self.database, timedelta(hours=self.settings.token_ttl_hours),
+                           self.settings.local_username)
+
+    @cached_property
+    def session_service(self) -> SessionService:
+        return SessionService(self.database, self.settings.session_timeout_minutes)
+
+    def get_session_service(self) -> SessionService:
+        return self.session_service
+
+    @cached_property
+    def case_service(self) -> CaseService:
+        return CaseService(self.database, self.settings.case_retention_days)
+
+    def get_case_service(self) -> CaseService:
+        return self.case_service
+
+    @cached_property
+    def title_service(self) -> TitleService:
+        return TitleService(self.case_service, self.llm_router, self.sanitizer)
+
+    def get_tools(self) -> list[BaseTool]:
+        return []
+
+    @cached_property
+    def agent_service(self) -> AgentService:
+        """With ENABLE_CASE_AGENT_INTEGRATION off, the agent answers without the case's conversation and
+        does not record the exchange in it (the design document's rollback switch)."""
+        case_service = self.case_service if self.settings.enable_case_agent_integration else None
+        return AgentService(llm_provider=self.get_llm_provider(), tools=self.get_tools(), tracer=self.tracer,
+                            sanitizer=self.sanitizer, session_service=self.get_session_service(),
+                            settings=self.settings, case_service=case_service, metrics=self.metrics)
+
+    def get_agent_service(self) -> AgentService:
+        return self.agent_service
+
+    @cached_property
+    def query_service(self) -> QueryService:
+        return QueryService(self.database, self.case_service, self.agent_service)
+
+    @cached_property
+    def idempotency_store(self) -> IdempotencyStore:
+        return IdempotencyStore(self.database)
+
+    async def start(self) -> None:
+        """Idempotent: lifespan calls it, and so does the first request when no lifespan ran."""
+        if self._started:
+            return
+        async with self._start_lock:
+            if self._started:
+                return
+            if self.settings.migrate_on_start:
+                await upgrade_to_head(self.database)
+            self._background.append(asyncio.create_task(self._purge_loop()))
+            self._started = True
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
+        self._started = False
+        if "llm_router" in self.__dict__:
+            await self.llm_router.aclose()
+        await self.database.dispose()
+
+    async def purge_once(self) -> dict[str, int]:
+        return {"cases": await self.case_service.purge_expired(),
+                "idempotency_records": await self.idempotency_store.purge_expired()}
+
+    async def _purge_loop(self) -> None:
+        while True:
+            try:
+                purged = await self.purge_once()
+                if any(purged.values()):
+                    _logger.info("retention purge", **purged)
+            except Exception:
+                _logger.exception("retention purge failed")
+            await asyncio.sleep(self.settings.purge_interval_seconds)
+
+    async def readiness(self) -> dict[str, Any]:
+        database_ok = await self.database.ping()
+        revision = await current_revision(self.database) if database_ok else None
+        at_head = revision == head_revision()
+        providers = [vars(health) for health in self.llm_router.health()]
+        return {
+            "status": "ready" if database_ok and at_head else "not_ready",
+            "database": {"reachable": database_ok, "revision": revision, "at_head": at_head},
+            "llm": {"configured": self.llm_router.configured, "providers": providers},
+        }
+
+    async def detailed_health(self) -> dict[str, Any]:
+        ready = await self.readiness()
+        return {
+            **ready,
+            "version": __version__,
+            "auth_mode": self.settings.auth_mode,
+            "database": {**ready["database"], "engine": "sqlite" if self.database.is_sqlite else "postgresql"},
+            "case_integration": {
+                **self.agent_service.health_check()["case_integration"],
+                "case_service_healthy": ready["database"]["reachable"],
+            },
+        }

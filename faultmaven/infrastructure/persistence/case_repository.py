@@ -1,0 +1,169 @@
+"""SQL for cases, their messages and their queries; every function runs inside the caller's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow
+from faultmaven.models.case import Case, CaseMessage, MessageType
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    owner_id: str
+    now: datetime
+    status: str | None = None
+    priority: str | None = None
+    text: str | None = None
+    session_id: str | None = None
+
+
+def case_from_row(row: CaseRow) -> Case:
+    return Case(
+        case_id=row.case_id, title=row.title, description=row.description, status=row.status,
+        priority=row.priority, owner_id=row.owner_id, session_id=row.session_id, created_at=row.created_at,
+        updated_at=row.updated_at, last_activity_at=row.last_activity_at, message_count=row.message_count,
+        expires_at=row.expires_at, metadata=row.metadata_ or {},
+    )
+
+
+def message_from_row(row: CaseMessageRow) -> CaseMessage:
+    return CaseMessage(
+        message_id=row.message_id, case_id=row.case_id, session_id=row.session_id,
+        message_type=MessageType(row.message_type), content=row.content, author_id=row.author_id,
+        query_id=row.query_id, created_at=row.created_at, metadata=row.metadata_ or {},
+    )
+
+
+def _live(now: datetime) -> ColumnElement[bool]:
+    """A case past its retention is gone for every reader, even before the purge deletes it."""
+    return CaseRow.expires_at > now
+
+
+async def insert_case(session: AsyncSession, row: CaseRow) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def get_case_row(session: AsyncSession, case_id: str, now: datetime, *,
+                       for_update: bool = False) -> CaseRow | None:
+    statement = select(CaseRow).where(CaseRow.case_id == case_id, _live(now))
+    if for_update:
+        statement = statement.with_for_update()
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+def _filter_conditions(case_filter: CaseFilter) -> list[ColumnElement[bool]]:
+    conditions = [CaseRow.owner_id == case_filter.owner_id, _live(case_filter.now)]
+    if case_filter.status:
+        conditions.append(CaseRow.status == case_filter.status)
+    if case_filter.priority:
+        conditions.append(CaseRow.priority == case_filter.priority)
+    if case_filter.session_id:
+        conditions.append(CaseRow.session_id == case_filter.session_id)
+    if case_filter.text:
+        needle = case_filter.text.lower()
+        conditions.append(
+            func.lower(CaseRow.title).contains(needle, autoescape=True)
+            | func.lower(CaseRow.description).contains(needle, autoescape=True)
+        )
+    return conditions
+
+
+async def list_cases(session: AsyncSession, case_filter: CaseFilter, limit: int,
+                     offset: int) -> tuple[list[Case], int]:
+    conditions = _filter_conditions(case_filter)
+    total = (await session.execute(select(func.count()).select_from(CaseRow).where(*conditions))).scalar_one()
+    rows = (
+        await session.execute(
+            select(CaseRow).where(*conditions)
+            .order_by(CaseRow.last_activity_at.desc(), CaseRow.case_id.desc()).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return [case_from_row(row) for row in rows], total
+
+
+async def delete_case(session: AsyncSession, case_id: str) -> bool:
+    await session.execute(delete(CaseMessageRow).where(CaseMessageRow.case_id == case_id))
+    await session.execute(delete(QueryRow).where(QueryRow.case_id == case_id))
+    result = await session.execute(delete(CaseRow).where(CaseRow.case_id == case_id))
+    return bool(result.rowcount)
+
+
+async def purge_expired(session: AsyncSession, now: datetime, batch: int = 500) -> int:
+    """Delete up to `batch` expired cases with everything they hold; the caller repeats until 0."""
+    expired = select(CaseRow.case_id).where(CaseRow.expires_at <= now).limit(batch)
+    case_ids = list((await session.execute(expired)).scalars())
+    for case_id in case_ids:
+        await delete_case(session, case_id)
+    return len(case_ids)
+
+
+async def append_message(session: AsyncSession, message: CaseMessage, now: datetime,
+                         retention: timedelta) -> CaseMessage | None:
+    """Take the case's next sequence number and store the message; None if the case is gone.
+
+    The single UPDATE ... RETURNING both locks the case row (PostgreSQL) and hands out the sequence,
+    so concurrent appends from any number of processes get distinct, gap-free numbers and an exact count.
+    """
+    seq = (
+        await session.execute(
+            update(CaseRow)
+            .where(CaseRow.case_id == message.case_id, _live(now))
+            .values(message_count=CaseRow.message_count + 1, last_activity_at=now, updated_at=now,
+                    expires_at=now + retention)
+            .returning(CaseRow.message_count)
+        )
+    ).scalar_one_or_none()
+    if seq is None:
+        return None
+    session.add(
+        CaseMessageRow(
+            message_id=message.message_id, case_id=message.case_id, seq=seq, session_id=message.session_id,
+            author_id=message.author_id, message_type=message.message_type.value, content=message.content,
+            query_id=message.query_id, created_at=now, metadata_=message.metadata,
+        )
+    )
+    await session.flush()
+    return message.model_copy(update={"created_at": now})
+
+
+async def list_messages(session: AsyncSession, case_id: str, limit: int, offset: int) -> list[CaseMessage]:
+    rows = (
+        await session.execute(
+            select(CaseMessageRow).where(CaseMessageRow.case_id == case_id)
+            .order_by(CaseMessageRow.seq).limit(limit).offset(offset)
+        )
+    ).scalars()
+    return [message_from_row(row) for row in rows]
+
+
+async def recent_messages(session: AsyncSession, case_id: str, limit: int) -> list[CaseMessage]:
+    """The last `limit` messages, oldest first."""
+    rows = list(
+        (
+            await session.execute(
+                select(CaseMessageRow).where(CaseMessageRow.case_id == case_id)
+                .order_by(CaseMessageRow.seq.desc()).limit(limit)
+            )
+        ).scalars()
+    )
+    return [message_from_row(row) for row in reversed(rows)]
+
+
+async def user_texts(session: AsyncSession, case_id: str, limit: int = 50) -> list[str]:
+    rows = await session.execute(
+        select(CaseMessageRow.content)
+        .where(CaseMessageRow.case_id == case_id, CaseMessageRow.message_type == MessageType.USER_QUERY.value)
+        .order_by(CaseMessageRow.seq).limit(limit)
+    )
+    return list(rows.scalars())
+
+
+async def update_case_fields(session: AsyncSession, case_id: str, values: dict[str, Any]) -> None:
+    await session.execute(update(CaseRow).where(CaseRow.case_id == case_id).values(**values))

@@ -1,0 +1,62 @@
+"""The ASGI application: `faultmaven.main:app`, built by `create_app` from settings."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from faultmaven import __version__
+from faultmaven.api.idempotency import IdempotencyMiddleware
+from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
+from faultmaven.api.problems import install_problem_handlers
+from faultmaven.api.v1.routes import agent, auth, cases, health, queries, sessions
+from faultmaven.config.settings import Settings
+from faultmaven.container import Container
+
+EXPOSED_HEADERS = [
+    "Location", "X-Total-Count", "Link", "Retry-After", "X-Request-ID", "Deprecation", "Sunset",
+    "X-Idempotency-Replayed", "x-title-source", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+]
+EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
+
+
+def _cors_origin_regex(settings: Settings) -> str:
+    configured = [re.escape(origin) for origin in settings.cors_origins]
+    return "^(" + "|".join([EXTENSION_ORIGINS, *configured]) + ")$"
+
+
+def _install_routes(app: FastAPI) -> None:
+    """Routers carry their full prefix, so a route's template is its path (metrics label by it)."""
+    for module in (health, auth, sessions, cases, queries, agent):
+        app.include_router(module.router)
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    container = container or Container(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        yield
+        await container.stop()
+
+    app = FastAPI(title="FaultMaven", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    app.state.container = container
+    install_problem_handlers(app)
+    _install_routes(app)
+
+    app.add_middleware(IdempotencyMiddleware, container=container)
+    app.add_middleware(EnsureStartedMiddleware, start=container.start)
+    app.add_middleware(CORSMiddleware, allow_origin_regex=_cors_origin_regex(container.settings),
+                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
+                       expose_headers=EXPOSED_HEADERS)
+    app.add_middleware(RequestContextMiddleware, metrics=container.metrics,
+                       max_body_bytes=container.settings.max_request_bytes)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,14 @@
+"""Alembic environment: runs on the connection that `persistence.migrations` hands in."""
+
+from alembic import context
+
+from faultmaven.infrastructure.persistence.tables import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+context.run_migrations()

@@ -1,0 +1,224 @@
+"""Cases and their conversations: lifecycle, ownership, retention. Implements `ICaseService`."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from faultmaven.infrastructure.persistence import case_repository as repo
+from faultmaven.infrastructure.persistence.database import Database
+from faultmaven.infrastructure.persistence.tables import CaseRow
+from faultmaven.models.case import (
+    ALLOWED_TRANSITIONS,
+    Case,
+    CaseMessage,
+    CasePriority,
+    CaseStatus,
+    MessageType,
+    new_id,
+    utcnow,
+)
+from faultmaven.models.interfaces import ISanitizer
+from faultmaven.services.errors import ConflictError, NotFoundError
+
+TITLE_MIN_WORDS = 3
+_WORD = re.compile(r"[A-Za-z0-9][\w.\-/:]*")
+_STOPWORDS = frozenset(
+    "a an the is are was were be been am i we you it its my our your this that these those and or but of to "
+    "in on at for with by from as why what how when where who which do does did can could should would "
+    "please help me us getting got get have has had there here any some just not no yes".split()
+)
+
+
+class CaseCreate(BaseModel):
+    title: str | None = None
+    description: str = ""
+    priority: CasePriority = CasePriority.MEDIUM
+    session_id: str | None = None
+    initial_message: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseUpdate(BaseModel):
+    title: str | None = None
+    description: str | None = None
+    status: CaseStatus | None = None
+    priority: CasePriority | None = None
+
+
+def _first_words(text: str, max_words: int) -> str:
+    words = text.split()
+    title = " ".join(words[:max_words])
+    return title if len(words) <= max_words else f"{title}…"
+
+
+def fallback_title(texts: list[str], max_words: int) -> str | None:
+    """A title from the user's own words: the first message with enough meaningful words, trimmed."""
+    for text in texts:
+        meaningful = [word for word in _WORD.findall(text) if word.lower() not in _STOPWORDS]
+        if len(meaningful) >= TITLE_MIN_WORDS:
+            first_line = next(line for line in text.strip().splitlines() if line.strip())
+            return _first_words(first_line.strip(), max_words)[:200]
+    return None
+
+
+class CaseService:
+    """Owner-scoped case operations for the API, plus the unscoped `ICaseService` calls for the agent."""
+
+    def __init__(self, database: Database, retention_days: int):
+        self._db = database
+        self._retention = timedelta(days=retention_days)
+
+    async def create_case(self, owner_id: str, data: CaseCreate) -> Case:
+        now = utcnow()
+        title = (data.title or "").strip()
+        title_source = "user" if title else "generated"
+        if not title:
+            title = fallback_title([data.initial_message or "", data.description], 8) or (
+                f"Case {now:%Y-%m-%d %H:%M} UTC"
+            )
+        row = CaseRow(
+            case_id=new_id("case"), owner_id=owner_id, session_id=data.session_id, title=title,
+            title_source=title_source, description=data.description, status=CaseStatus.ACTIVE.value,
+            priority=data.priority.value, created_at=now, updated_at=now, last_activity_at=now,
+            expires_at=now + self._retention, message_count=0, metadata_=data.metadata, mask_map={},
+        )
+        async with self._db.write() as session:
+            await repo.insert_case(session, row)
+            if data.initial_message and data.initial_message.strip():
+                message = CaseMessage(case_id=row.case_id, session_id=data.session_id, author_id=owner_id,
+                                      message_type=MessageType.USER_QUERY, content=data.initial_message,
+                                      metadata={"source": "initial_message"})
+                await repo.append_message(session, message, now, self._retention)
+                await session.refresh(row)
+            return repo.case_from_row(row)
+
+    async def get_owned_case(self, owner_id: str, case_id: str) -> Case:
+        """The case if `owner_id` may see it; 404 otherwise, never revealing that it exists."""
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+        if row is None or row.owner_id != owner_id:
+            raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+        return repo.case_from_row(row)
+
+    async def list_cases(self, owner_id: str, *, status: str | None = None, priority: str | None = None,
+                         text: str | None = None, session_id: str | None = None, limit: int = 50,
+                         offset: int = 0) -> tuple[list[Case], int]:
+        case_filter = repo.CaseFilter(owner_id=owner_id, now=utcnow(), status=status, priority=priority,
+                                      text=text, session_id=session_id)
+        async with self._db.read() as session:
+            return await repo.list_cases(session, case_filter, limit, offset)
+
+    async def update_case(self, owner_id: str, case_id: str, changes: CaseUpdate) -> Case:
+        now = utcnow()
+        async with self._db.write() as session:
+            row = await repo.get_case_row(session, case_id, now, for_update=True)
+            if row is None or row.owner_id != owner_id:
+                raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+            values = self._changed_values(row, changes)
+            if values:
+                values.update(updated_at=now, last_activity_at=now, expires_at=now + self._retention)
+                await repo.update_case_fields(session, case_id, values)
+                await session.refresh(row)
+            return repo.case_from_row(row)
+
+    @staticmethod
+    def _changed_values(row: CaseRow, changes: CaseUpdate) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if changes.title is not None and changes.title.strip():
+            values.update(title=changes.title.strip(), title_source="user")
+        if changes.description is not None:
+            values["description"] = changes.description
+        if changes.priority is not None:
+            values["priority"] = changes.priority.value
+        if changes.status is not None and changes.status.value != row.status:
+            current = CaseStatus(row.status)
+            allowed = ALLOWED_TRANSITIONS[current]
+            if changes.status not in allowed:
+                raise ConflictError(
+                    f"A case cannot go from '{current.value}' to '{changes.status.value}'",
+                    code="INVALID_STATUS_TRANSITION",
+                    current_status=current.value,
+                    allowed_transitions=sorted(status.value for status in allowed),
+                )
+            values["status"] = changes.status.value
+        return values
+
+    async def delete_case(self, owner_id: str, case_id: str) -> None:
+        """Idempotent: deleting a missing case succeeds; another user's case stays untouched."""
+        async with self._db.write() as session:
+            row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
+            if row is not None and row.owner_id == owner_id:
+                await repo.delete_case(session, case_id)
+
+    async def list_messages(self, owner_id: str, case_id: str, limit: int,
+                            offset: int) -> tuple[list[CaseMessage], int]:
+        case = await self.get_owned_case(owner_id, case_id)
+        async with self._db.read() as session:
+            messages = await repo.list_messages(session, case_id, limit, offset)
+        return messages, case.message_count
+
+    async def naming_inputs(self, owner_id: str, case_id: str) -> tuple[Case, str, list[str]]:
+        """What naming a case needs: the case, where its title came from, and its users' own words."""
+        case = await self.get_owned_case(owner_id, case_id)
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+            texts = await repo.user_texts(session, case_id)
+        title_source = row.title_source if row is not None else "generated"
+        return case, title_source, [case.description, *texts] if case.description else texts
+
+    async def set_generated_title(self, case_id: str, title: str) -> None:
+        async with self._db.write() as session:
+            await repo.update_case_fields(session, case_id, {"title": title, "updated_at": utcnow()})
+
+    async def purge_expired(self) -> int:
+        purged = 0
+        while True:
+            async with self._db.write() as session:
+                batch = await repo.purge_expired(session, utcnow())
+            purged += batch
+            if batch == 0:
+                return purged
+
+    async def get_case(self, case_id: str) -> Case | None:
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+        return repo.case_from_row(row) if row else None
+
+    async def get_case_conversation_context(self, case_id: str, limit: int = 10) -> str:
+        """The last `limit` messages as a transcript the LLM can read, oldest first."""
+        async with self._db.read() as session:
+            messages = await repo.recent_messages(session, case_id, limit)
+        if not messages:
+            return ""
+        lines = [f"{message.role.capitalize()}: {message.content}" for message in messages]
+        return "Previous conversation in this case:\n" + "\n".join(lines)
+
+    async def add_message_to_case(self, case_id: str, message: CaseMessage) -> CaseMessage:
+        async with self._db.write() as session:
+            stored = await repo.append_message(session, message, utcnow(), self._retention)
+        if stored is None:
+            raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+        return stored
+
+    async def mask_for_llm(self, case_id: str, texts: list[str], sanitizer: ISanitizer) -> list[str]:
+        """Sanitize texts with the case's own reversible mask table, extended and saved atomically.
+
+        The case row stays locked while the table grows, so two concurrent queries never hand the same
+        placeholder to two different values.
+        """
+        async with self._db.write() as session:
+            row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
+            mask_map = dict(row.mask_map or {}) if row else {}
+            masked = [sanitizer.sanitize(text, mask_map) for text in texts]
+            if row is not None and mask_map != (row.mask_map or {}):
+                await repo.update_case_fields(session, case_id, {"mask_map": mask_map})
+        return masked
+
+    async def mask_map(self, case_id: str) -> dict[str, str]:
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+        return dict(row.mask_map or {}) if row else {}

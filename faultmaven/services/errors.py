@@ -1,0 +1,50 @@
+"""Errors a service raises for the API layer to turn into problem+json (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    """A failure the caller can act on; `code` is the stable UPPER_SNAKE code the client sees."""
+
+    status = 400
+    code = "BAD_REQUEST"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None,
+                 **extra: Any):
+        super().__init__(detail)
+        self.detail = detail
+        if code:
+            self.code = code
+        self.headers = headers or {}
+        self.extra = extra
+
+
+class NotFoundError(ServiceError):
+    status, code, title = 404, "NOT_FOUND", "Not found"
+
+
+class GoneError(ServiceError):
+    status, code, title = 410, "GONE", "Gone"
+
+
+class ConflictError(ServiceError):
+    status, code, title = 409, "CONFLICT", "Conflict"
+
+
+class UnprocessableError(ServiceError):
+    status, code, title = 422, "UNPROCESSABLE", "Unprocessable content"
+
+
+class UnauthorizedError(ServiceError):
+    status, code, title = 401, "UNAUTHORIZED", "Unauthorized"
+
+
+class ForbiddenError(ServiceError):
+    status, code, title = 403, "FORBIDDEN", "Forbidden"
+
+
+class ServiceUnavailableError(ServiceError):
+    status, code, title = 503, "SERVICE_UNAVAILABLE", "Service unavailable"

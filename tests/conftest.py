@@ -1,0 +1,90 @@
+"""Shared fixtures: an app per test on SQLite always, and on PostgreSQL when its URL is given.
+
+`FAULTMAVEN_TEST_DATABASE_URL` (postgresql+asyncpg://...) and `FAULTMAVEN_TEST_REDIS_URL` enable the
+scale-out engines; without them those parameters are skipped with the reason stated.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="faultmaven-tests-"))
+os.environ["FAULTMAVEN_DATABASE_URL"] = f"sqlite+aiosqlite:///{_SESSION_DIR / 'default.db'}"
+for name in list(os.environ):
+    if name.startswith("FAULTMAVEN_LLM_") or name in {"FAULTMAVEN_AUTH_MODE", "FAULTMAVEN_REDIS_URL"}:
+        del os.environ[name]
+
+import httpx  # noqa: E402
+import pytest  # noqa: E402
+from sqlalchemy import text  # noqa: E402
+from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
+
+from faultmaven.config.settings import Settings  # noqa: E402
+from faultmaven.container import Container  # noqa: E402
+from faultmaven.infrastructure.persistence.tables import Base  # noqa: E402
+from faultmaven.main import create_app  # noqa: E402
+
+POSTGRES_URL = os.environ.get("FAULTMAVEN_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("FAULTMAVEN_TEST_REDIS_URL")
+NO_POSTGRES = "FAULTMAVEN_TEST_DATABASE_URL is not set: PostgreSQL tests need a server (CI sets it)"
+NO_REDIS = "FAULTMAVEN_TEST_REDIS_URL is not set: Redis tests need a server (CI sets it)"
+_postgres_schema_ready = False
+
+
+async def _reset_postgres(url: str) -> None:
+    """Fresh schema once per session (migrations included), then emptied tables per test."""
+    global _postgres_schema_ready
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        if not _postgres_schema_ready:
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        else:
+            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
+    await engine.dispose()
+    _postgres_schema_ready = True
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'faultmaven.db'}"
+    if not POSTGRES_URL:
+        pytest.skip(NO_POSTGRES)
+    await _reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def make_settings(database_url: str) -> Callable[..., Settings]:
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {"database_url": database_url, "purge_interval_seconds": 3600}
+        values.update(overrides)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    container = Container(settings)
+    await container.start()
+    yield container
+    await container.stop()
+
+
+@pytest.fixture
+async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(container=container)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
