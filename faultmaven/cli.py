@@ -25,14 +25,20 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         try:
-            return all(ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None))
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+            )
         except OSError:
             return False
 
 
 def check_bind_allowed(settings: Settings, host: str, force: bool) -> None:
     """Local mode has no credentials: refuse to expose it beyond this machine unless forced."""
-    if settings.auth_mode == "local" and not _is_loopback(host) and not (force or settings.allow_non_loopback):
+    if (
+        settings.auth_mode == "local"
+        and not _is_loopback(host)
+        and not (force or settings.allow_non_loopback)
+    ):
         raise typer.BadParameter(
             f"auth mode 'local' needs no credentials, so it only listens on loopback; {host} is not. "
             "Use FAULTMAVEN_AUTH_MODE=token, or --force (FAULTMAVEN_ALLOW_NON_LOOPBACK=true) if you mean it.",
@@ -53,8 +59,15 @@ def serve(
 
     settings = Settings()
     check_bind_allowed(settings, host, force)
-    uvicorn.run("faultmaven.main:app", host=host, port=port, workers=workers, log_level=log_level,
-                log_config=None, proxy_headers=True)
+    uvicorn.run(
+        "faultmaven.main:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        log_config=None,
+        proxy_headers=True,
+    )
 
 
 @db_app.command("upgrade")
@@ -120,8 +133,8 @@ def users_token(name: str) -> None:
 def users_list() -> None:
     """List users."""
     for user in _with_container(lambda container: container.auth_service.list_users()):
-        roles = ",".join(user.roles)
-        typer.echo(f"{user.username}\t{user.user_id}\t{roles}{'\tdisabled' if user.disabled else ''}")
+        fields = [user.username, user.user_id, ",".join(user.roles)] + (["disabled"] if user.disabled else [])
+        typer.echo("\t".join(fields))
 
 
 @app.command()

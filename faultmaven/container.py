@@ -64,19 +64,25 @@ class Container:
     def llm_router(self) -> LLMRouter:
         import os
 
-        specs = parse_providers({**os.environ, **(self._environ or {}),
-                                 "FAULTMAVEN_LLM_PROVIDERS": self.settings.llm_providers})
-        return LLMRouter(specs, failure_threshold=self.settings.llm_failure_threshold,
-                         cooldown_seconds=self.settings.llm_cooldown_seconds,
-                         max_retries=self.settings.llm_max_retries, on_event=self.metrics.on_llm_event)
+        specs = parse_providers(
+            {**os.environ, **(self._environ or {}), "FAULTMAVEN_LLM_PROVIDERS": self.settings.llm_providers}
+        )
+        return LLMRouter(
+            specs,
+            failure_threshold=self.settings.llm_failure_threshold,
+            cooldown_seconds=self.settings.llm_cooldown_seconds,
+            max_retries=self.settings.llm_max_retries,
+            on_event=self.metrics.on_llm_event,
+        )
 
     def get_llm_provider(self) -> LLMRouter:
         return self.llm_router
 
     @cached_property
     def auth_service(self) -> AuthService:
-        return AuthService(self.database, timedelta(hours=self.settings.token_ttl_hours),
-                           self.settings.local_username)
+        return AuthService(
+            self.database, timedelta(hours=self.settings.token_ttl_hours), self.settings.local_username
+        )
 
     @cached_property
     def session_service(self) -> SessionService:
@@ -104,9 +110,16 @@ class Container:
         """With ENABLE_CASE_AGENT_INTEGRATION off, the agent answers without the case's conversation and
         does not record the exchange in it (the design document's rollback switch)."""
         case_service = self.case_service if self.settings.enable_case_agent_integration else None
-        return AgentService(llm_provider=self.get_llm_provider(), tools=self.get_tools(), tracer=self.tracer,
-                            sanitizer=self.sanitizer, session_service=self.get_session_service(),
-                            settings=self.settings, case_service=case_service, metrics=self.metrics)
+        return AgentService(
+            llm_provider=self.get_llm_provider(),
+            tools=self.get_tools(),
+            tracer=self.tracer,
+            sanitizer=self.sanitizer,
+            session_service=self.get_session_service(),
+            settings=self.settings,
+            case_service=case_service,
+            metrics=self.metrics,
+        )
 
     def get_agent_service(self) -> AgentService:
         return self.agent_service
@@ -143,8 +156,10 @@ class Container:
         await self.database.dispose()
 
     async def purge_once(self) -> dict[str, int]:
-        return {"cases": await self.case_service.purge_expired(),
-                "idempotency_records": await self.idempotency_store.purge_expired()}
+        return {
+            "cases": await self.case_service.purge_expired(),
+            "idempotency_records": await self.idempotency_store.purge_expired(),
+        }
 
     async def _purge_loop(self) -> None:
         while True:
@@ -173,7 +188,10 @@ class Container:
             **ready,
             "version": __version__,
             "auth_mode": self.settings.auth_mode,
-            "database": {**ready["database"], "engine": "sqlite" if self.database.is_sqlite else "postgresql"},
+            "database": {
+                **ready["database"],
+                "engine": "sqlite" if self.database.is_sqlite else "postgresql",
+            },
             "case_integration": {
                 **self.agent_service.health_check()["case_integration"],
                 "case_service_healthy": ready["database"]["reachable"],

@@ -18,8 +18,18 @@ from faultmaven.config.settings import Settings
 from faultmaven.container import Container
 
 EXPOSED_HEADERS = [
-    "Location", "X-Total-Count", "Link", "Retry-After", "X-Request-ID", "Deprecation", "Sunset",
-    "X-Idempotency-Replayed", "x-title-source", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "Location",
+    "X-Total-Count",
+    "Link",
+    "Retry-After",
+    "X-Request-ID",
+    "Deprecation",
+    "Sunset",
+    "X-Idempotency-Replayed",
+    "x-title-source",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
 ]
 EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
 
@@ -51,11 +61,19 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
     app.add_middleware(IdempotencyMiddleware, container=container)
     app.add_middleware(EnsureStartedMiddleware, start=container.start)
-    app.add_middleware(CORSMiddleware, allow_origin_regex=_cors_origin_regex(container.settings),
-                       allow_credentials=True, allow_methods=["*"], allow_headers=["*"],
-                       expose_headers=EXPOSED_HEADERS)
-    app.add_middleware(RequestContextMiddleware, metrics=container.metrics,
-                       max_body_bytes=container.settings.max_request_bytes)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origin_regex=_cors_origin_regex(container.settings),
+        allow_credentials=True,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=EXPOSED_HEADERS,
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        metrics=container.metrics,
+        max_body_bytes=container.settings.max_request_bytes,
+    )
     return app
 
 

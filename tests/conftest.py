@@ -88,3 +88,71 @@ async def client(container: Container) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def fake_llm_session():
+    from tests.fakes.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fake_llm_backup_session():
+    from tests.fakes.fake_llm import FakeLLMServer
+
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(fake_llm_session):
+    """A scripted OpenAI-compatible server on loopback, emptied for each test."""
+    fake_llm_session.reset()
+    yield fake_llm_session
+    fake_llm_session.reset()
+
+
+@pytest.fixture
+def fake_llm_backup(fake_llm_backup_session):
+    fake_llm_backup_session.reset()
+    yield fake_llm_backup_session
+    fake_llm_backup_session.reset()
+
+
+def llm_environ(**servers: tuple[str, object]) -> tuple[str, dict[str, str]]:
+    """(`FAULTMAVEN_LLM_PROVIDERS`, per-alias env) for `alias=(kind, server)` pairs, in order."""
+    entries, environ = [], {}
+    for alias, (kind, server) in servers.items():
+        entries.append(f"{alias}={kind}:fake-{kind}-model")
+        environ[f"FAULTMAVEN_LLM_{alias.upper()}_BASE_URL"] = server.base_url  # type: ignore[attr-defined]
+        environ[f"FAULTMAVEN_LLM_{alias.upper()}_API_KEY"] = "test-key"
+        environ[f"FAULTMAVEN_LLM_{alias.upper()}_TIMEOUT"] = "2"
+    return ",".join(entries), environ
+
+
+@pytest.fixture
+async def app_with(make_settings):
+    """Build a started container + client with given settings overrides, LLM env and tools."""
+    from faultmaven.container import Container
+
+    opened: list[tuple[httpx.AsyncClient, Container]] = []
+
+    async def build(
+        *, environ: dict[str, str] | None = None, tools: list | None = None, **overrides: object
+    ) -> tuple[httpx.AsyncClient, Container]:
+        container = Container(make_settings(**overrides), environ=environ)
+        if tools is not None:
+            container.get_tools = lambda: tools  # type: ignore[method-assign]
+        await container.start()
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=create_app(container=container)), base_url="http://testserver"
+        )
+        opened.append((http, container))
+        return http, container
+
+    yield build
+    for http, container in opened:
+        await http.aclose()
+        await container.stop()

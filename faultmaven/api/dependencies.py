@@ -33,13 +33,19 @@ async def resolve_principal(container: Container, headers: Mapping[str, str]) ->
     if token is not None:
         user = await container.auth_service.authenticate(token)
         if user is None:
-            raise UnauthorizedError("The bearer token is invalid, expired or revoked", code="INVALID_TOKEN",
-                                    headers=BEARER_CHALLENGE)
+            raise UnauthorizedError(
+                "The bearer token is invalid, expired or revoked",
+                code="INVALID_TOKEN",
+                headers=BEARER_CHALLENGE,
+            )
         return Principal(user=user, session_id=session_id)
     if container.settings.auth_mode == "local":
         return Principal(user=await container.auth_service.local_user(), session_id=session_id)
-    raise UnauthorizedError("Authentication required: send Authorization: Bearer <token>",
-                            code="AUTHENTICATION_REQUIRED", headers=BEARER_CHALLENGE)
+    raise UnauthorizedError(
+        "Authentication required: send Authorization: Bearer <token>",
+        code="AUTHENTICATION_REQUIRED",
+        headers=BEARER_CHALLENGE,
+    )
 
 
 async def get_principal(request: Request) -> Principal:
@@ -58,8 +64,11 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 class Page:
     """`limit` (1..100, default 50) and `offset` of a list route."""
 
-    def __init__(self, limit: Annotated[int, Query(ge=1, le=100)] = 50,
-                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0):
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    ):
         self.limit = limit
         self.offset = offset
 

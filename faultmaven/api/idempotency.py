@@ -72,8 +72,12 @@ class IdempotencyMiddleware:
             return
         request_id = scope.get("state", {}).get("request_id")
         if not _KEY.match(key):
-            await problem_response(400, "Idempotency-Key must be 8 to 255 characters of [A-Za-z0-9_-]",
-                                   code="INVALID_IDEMPOTENCY_KEY", request_id=request_id)(scope, receive, send)
+            await problem_response(
+                400,
+                "Idempotency-Key must be 8 to 255 characters of [A-Za-z0-9_-]",
+                code="INVALID_IDEMPOTENCY_KEY",
+                request_id=request_id,
+            )(scope, receive, send)
             return
         body = await _read_body(receive)
         try:
@@ -90,13 +94,20 @@ class IdempotencyMiddleware:
         request_id = scope.get("state", {}).get("request_id")
         claim = await store.claim(record_key, hashlib.sha256(body).hexdigest())
         if claim.outcome is Outcome.MISMATCH:
-            await problem_response(422, "This Idempotency-Key was already used with a different request body",
-                                   code="IDEMPOTENCY_KEY_REUSED", request_id=request_id)(
-                scope, _replaying_receive(b""), send)
+            await problem_response(
+                422,
+                "This Idempotency-Key was already used with a different request body",
+                code="IDEMPOTENCY_KEY_REUSED",
+                request_id=request_id,
+            )(scope, _replaying_receive(b""), send)
         elif claim.outcome is Outcome.IN_PROGRESS:
-            await problem_response(409, "A request with this Idempotency-Key is still being processed",
-                                   code="IDEMPOTENCY_IN_PROGRESS", request_id=request_id,
-                                   headers={"Retry-After": "1"})(scope, _replaying_receive(b""), send)
+            await problem_response(
+                409,
+                "A request with this Idempotency-Key is still being processed",
+                code="IDEMPOTENCY_IN_PROGRESS",
+                request_id=request_id,
+                headers={"Retry-After": "1"},
+            )(scope, _replaying_receive(b""), send)
         elif claim.outcome is Outcome.REPLAY:
             assert claim.stored is not None
             await self._replay(claim.stored, send)
@@ -120,7 +131,8 @@ class IdempotencyMiddleware:
                 captured["status"] = message["status"]
                 captured["headers"] = [
                     (name.decode("latin-1"), value.decode("latin-1"))
-                    for name, value in message.get("headers", []) if name.lower() not in _NOT_REPLAYED
+                    for name, value in message.get("headers", [])
+                    if name.lower() not in _NOT_REPLAYED
                 ]
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))

@@ -1,4 +1,4 @@
-"""Pure-ASGI middleware run on every request: request id, trailing slash, body cap, metrics, last-resort 500."""
+"""Pure-ASGI middleware on every request: request id, trailing slash, body cap, metrics, last-resort 500."""
 
 from __future__ import annotations
 
@@ -59,8 +59,14 @@ def _capped_receive(receive: Receive, limit: int) -> Receive:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int,
-                 body_limits: dict[str, int] | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        body_limits: dict[str, int] | None = None,
+    ):
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
@@ -100,14 +106,21 @@ class RequestContextMiddleware:
             await self.app(scope, _capped_receive(receive, limit), send_with_id)
         except BodyTooLarge:
             if not status_holder["started"]:
-                await problem_response(413, f"The request body exceeds the limit of {limit} bytes",
-                                       code="PAYLOAD_TOO_LARGE", request_id=request_id)(scope, receive,
-                                                                                        send_with_id)
+                await problem_response(
+                    413,
+                    f"The request body exceeds the limit of {limit} bytes",
+                    code="PAYLOAD_TOO_LARGE",
+                    request_id=request_id,
+                )(scope, receive, send_with_id)
         except Exception:
             _logger.exception("unhandled error", path=scope["path"], method=scope["method"])
             if not status_holder["started"]:
-                await problem_response(500, "An unexpected error occurred; it has been logged",
-                                       code="INTERNAL_ERROR", request_id=request_id)(scope, receive, send_with_id)
+                await problem_response(
+                    500,
+                    "An unexpected error occurred; it has been logged",
+                    code="INTERNAL_ERROR",
+                    request_id=request_id,
+                )(scope, receive, send_with_id)
         finally:
             self._observe(scope, status_holder["status"], time.perf_counter() - started)
             structlog.contextvars.unbind_contextvars("request_id")
@@ -116,8 +129,13 @@ class RequestContextMiddleware:
         route = scope.get("route")
         template = getattr(route, "path", None) or "<unmatched>"
         self.metrics.observe_http_request(scope["method"], template, status, seconds)
-        _logger.info("request", method=scope["method"], route=template, status=status,
-                     duration_ms=round(seconds * 1000, 2))
+        _logger.info(
+            "request",
+            method=scope["method"],
+            route=template,
+            status=status,
+            duration_ms=round(seconds * 1000, 2),
+        )
 
 
 class EnsureStartedMiddleware:

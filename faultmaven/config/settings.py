@@ -42,7 +42,9 @@ class Settings(BaseSettings):
 
     enable_case_agent_integration: bool = Field(
         default=True,
-        validation_alias=AliasChoices("ENABLE_CASE_AGENT_INTEGRATION", "FAULTMAVEN_ENABLE_CASE_AGENT_INTEGRATION"),
+        validation_alias=AliasChoices(
+            "ENABLE_CASE_AGENT_INTEGRATION", "FAULTMAVEN_ENABLE_CASE_AGENT_INTEGRATION"
+        ),
     )
     conversation_context_messages: int = Field(default=10, ge=5, le=10)
     query_time_budget_seconds: float = Field(default=120, gt=0)

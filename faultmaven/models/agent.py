@@ -22,8 +22,15 @@ class ResponseType(StrEnum):
     ESCALATION_REQUIRED = "ESCALATION_REQUIRED"
 
 
-SourceType = Literal["knowledge_base", "log_file", "log_analysis", "user_provided", "previous_case",
-                     "documentation", "web_search"]
+SourceType = Literal[
+    "knowledge_base",
+    "log_file",
+    "log_analysis",
+    "user_provided",
+    "previous_case",
+    "documentation",
+    "web_search",
+]
 QueryPriority = Literal["low", "normal", "medium", "high", "critical"]
 
 

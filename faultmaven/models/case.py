@@ -28,10 +28,12 @@ class CaseStatus(StrEnum):
 
 
 ALLOWED_TRANSITIONS: dict[CaseStatus, frozenset[CaseStatus]] = {
-    CaseStatus.ACTIVE: frozenset({CaseStatus.INVESTIGATING, CaseStatus.RESOLVED, CaseStatus.CLOSED,
-                                  CaseStatus.ARCHIVED}),
-    CaseStatus.INVESTIGATING: frozenset({CaseStatus.ACTIVE, CaseStatus.RESOLVED, CaseStatus.CLOSED,
-                                         CaseStatus.ARCHIVED}),
+    CaseStatus.ACTIVE: frozenset(
+        {CaseStatus.INVESTIGATING, CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.ARCHIVED}
+    ),
+    CaseStatus.INVESTIGATING: frozenset(
+        {CaseStatus.ACTIVE, CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.ARCHIVED}
+    ),
     CaseStatus.RESOLVED: frozenset({CaseStatus.INVESTIGATING, CaseStatus.CLOSED, CaseStatus.ARCHIVED}),
     CaseStatus.CLOSED: frozenset({CaseStatus.ARCHIVED, CaseStatus.INVESTIGATING}),
     CaseStatus.ARCHIVED: frozenset(),

@@ -40,8 +40,9 @@ class AgentAnswer(BaseModel):
     response_type: ResponseType = Field(default=ResponseType.ANSWER)
     confidence: float | None = Field(default=None, ge=0, le=1, description="How sure you are, 0..1")
     plan: list[PlanStep] | None = Field(default=None, description="Steps, for PLAN_PROPOSAL")
-    evidence_requests: list[EvidenceRequest] = Field(default_factory=list,
-                                                     description="What to collect, for NEEDS_MORE_DATA")
+    evidence_requests: list[EvidenceRequest] = Field(
+        default_factory=list, description="What to collect, for NEEDS_MORE_DATA"
+    )
     suggested_actions: list[str] | None = Field(default=None, description="Short next actions")
     next_action_hint: str | None = None
 

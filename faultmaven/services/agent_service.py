@@ -106,8 +106,10 @@ class AgentService:
         return {
             "llm_configured": bool(getattr(self._llm, "configured", False)),
             "tools": [tool.name for tool in self._tools],
-            "case_integration": {"enabled": bool(self._case_service),
-                                 "case_service_healthy": self._case_service is not None},
+            "case_integration": {
+                "enabled": bool(self._case_service),
+                "case_service_healthy": self._case_service is not None,
+            },
         }
 
     async def process_query(self, request: QueryRequest) -> AgentResponse:
@@ -124,18 +126,37 @@ class AgentService:
     async def _llm_call(self, request: QueryRequest, masking: _Masking, tool_context: ToolContext) -> LLMCall:
         (prompt,) = await masking.mask([request.query])
         tools = [_SanitizingTool(tool, masking) for tool in self._tools]
-        return LLMCall(instructions=AGENT_INSTRUCTIONS, prompt=prompt, output_type=AgentAnswer, tools=tools,
-                       tool_context=tool_context, time_budget_seconds=self._time_budget)
+        return LLMCall(
+            instructions=AGENT_INSTRUCTIONS,
+            prompt=prompt,
+            output_type=AgentAnswer,
+            tools=tools,
+            tool_context=tool_context,
+            time_budget_seconds=self._time_budget,
+        )
 
-    async def _response_from_llm(self, request: QueryRequest, result: LLMResult,
-                                 masking: _Masking) -> AgentResponse:
-        answer = clean_answer(result.output) if isinstance(result.output, AgentAnswer) else (
-            answer_from_text(str(result.output)))
+    async def _response_from_llm(
+        self, request: QueryRequest, result: LLMResult, masking: _Masking
+    ) -> AgentResponse:
+        answer = (
+            clean_answer(result.output)
+            if isinstance(result.output, AgentAnswer)
+            else (answer_from_text(str(result.output)))
+        )
         if not answer.content:
             raise LLMProviderError("the model returned an empty answer", {result.provider: "empty answer"})
-        sources = _dedupe([Source(type=s.type, content=s.content, confidence=s.confidence,  # type: ignore[arg-type]
-                                  metadata=s.metadata)
-                           for call in result.tool_calls for s in call.result.sources])
+        sources = _dedupe(
+            [
+                Source(
+                    type=s.type,
+                    content=s.content,
+                    confidence=s.confidence,  # type: ignore[arg-type]
+                    metadata=s.metadata,
+                )
+                for call in result.tool_calls
+                for s in call.result.sources
+            ]
+        )
         return AgentResponse(
             content=await masking.restore(answer.content),
             response_type=answer.response_type,
@@ -148,15 +169,28 @@ class AgentService:
             suggested_actions=answer.suggested_actions,
             next_action_hint=answer.next_action_hint,
             view_state=ViewState(session_id=request.session_id),
-            metadata={"provider": result.provider, "model": result.model, "degraded": False,
-                      "input_tokens": result.input_tokens, "output_tokens": result.output_tokens,
-                      "tool_calls": [call.name for call in result.tool_calls]},
+            metadata={
+                "provider": result.provider,
+                "model": result.model,
+                "degraded": False,
+                "input_tokens": result.input_tokens,
+                "output_tokens": result.output_tokens,
+                "tool_calls": [call.name for call in result.tool_calls],
+            },
         )
 
-    async def _offline_response(self, request: QueryRequest, tool_context: ToolContext, reason: str,
-                                details: dict[str, str], case: Case | None = None) -> AgentResponse:
+    async def _offline_response(
+        self,
+        request: QueryRequest,
+        tool_context: ToolContext,
+        reason: str,
+        details: dict[str, str],
+        case: Case | None = None,
+    ) -> AgentResponse:
         query = request.context.get("original_query", request.query)
-        facts = OfflineFacts(query=query, case=case, tool_results=await self._search_tools(query, tool_context))
+        facts = OfflineFacts(
+            query=query, case=case, tool_results=await self._search_tools(query, tool_context)
+        )
         return AgentResponse(
             content=build_offline_content(facts, reason, details),
             response_type=ResponseType.ANSWER,
@@ -164,8 +198,13 @@ class AgentService:
             case_id=tool_context.case_id,
             sources=offline_sources(facts),
             view_state=ViewState(session_id=request.session_id),
-            metadata={"degraded": True, "degraded_reason": reason, "provider": None, "model": None,
-                      **({"provider_errors": details} if details else {})},
+            metadata={
+                "degraded": True,
+                "degraded_reason": reason,
+                "provider": None,
+                "model": None,
+                **({"provider_errors": details} if details else {}),
+            },
         )
 
     async def _search_tools(self, query: str, context: ToolContext) -> list[ToolResult]:
@@ -189,10 +228,19 @@ class AgentService:
             conversation_context = await self._get_case_conversation_context(case_id)
             enhanced = self._create_enhanced_request(request, conversation_context, case_id)
             await self._persist_message(case_id, request, MessageType.USER_QUERY, request.query, {})
-            response, outcome = await self._answer(case_id, enhanced, case)
-            await self._persist_message(case_id, request, MessageType.AGENT_RESPONSE, response.content,
-                                        {"response_type": response.response_type.value,
-                                         "degraded": bool(response.metadata.get("degraded"))})
+            response, outcome = await self._answer(
+                case_id, enhanced, case if isinstance(case, Case) else None
+            )
+            await self._persist_message(
+                case_id,
+                request,
+                MessageType.AGENT_RESPONSE,
+                response.content,
+                {
+                    "response_type": response.response_type.value,
+                    "degraded": bool(response.metadata.get("degraded")),
+                },
+            )
             await self._attach_case(response, case_id, request)
         self._record_metrics(conversation_context, response, outcome, time.perf_counter() - started)
         return response
@@ -210,7 +258,9 @@ class AgentService:
             raise ValueError(f"Case {case_id} not found or not accessible")
         return case
 
-    async def _answer(self, case_id: str, enhanced: QueryRequest, case: Case | None) -> tuple[AgentResponse, str]:
+    async def _answer(
+        self, case_id: str, enhanced: QueryRequest, case: Case | None
+    ) -> tuple[AgentResponse, str]:
         context = ToolContext(case_id=case_id, user_id=enhanced.context.get("user_id"))
         if not self._llm.configured:
             return await self._offline_response(enhanced, context, "no_llm_configured", {}, case), "degraded"
@@ -222,10 +272,13 @@ class AgentService:
             offline = await self._offline_response(enhanced, context, "llm_unavailable", error.reasons, case)
             return offline, "degraded"
         except Exception as error:
-            self.logger.exception("unexpected error in case query processing", error_type=type(error).__name__)
+            self.logger.exception(
+                "unexpected error in case query processing", error_type=type(error).__name__
+            )
             self._count_failure("unknown")
-            offline = await self._offline_response(enhanced, context, "internal_error",
-                                                   {"server": type(error).__name__}, case)
+            offline = await self._offline_response(
+                enhanced, context, "internal_error", {"server": type(error).__name__}, case
+            )
             return offline, "error"
 
     async def _get_case_conversation_context(self, case_id: str) -> str:
@@ -233,8 +286,9 @@ class AgentService:
             return ""
         try:
             with self._tracer.trace("load_case_context", limit=self._context_limit):
-                context = await self._case_service.get_case_conversation_context(case_id,
-                                                                                limit=self._context_limit)
+                context = await self._case_service.get_case_conversation_context(
+                    case_id, limit=self._context_limit
+                )
         except Exception as error:
             self.logger.warning("failed to load conversation context", error_type=type(error).__name__)
             self._count_injection("failed")
@@ -248,17 +302,32 @@ class AgentService:
         if context:
             query = f"{context}\n\nCurrent query: {request.query}"
             extra["case_conversation_context"] = True
-        return QueryRequest(query=query, session_id=request.session_id, context={**request.context, **extra},
-                            priority=request.priority)
+        return QueryRequest(
+            query=query,
+            session_id=request.session_id,
+            context={**request.context, **extra},
+            priority=request.priority,
+        )
 
-    async def _persist_message(self, case_id: str, request: QueryRequest, message_type: MessageType,
-                               content: str, metadata: dict[str, Any]) -> None:
+    async def _persist_message(
+        self,
+        case_id: str,
+        request: QueryRequest,
+        message_type: MessageType,
+        content: str,
+        metadata: dict[str, Any],
+    ) -> None:
         if not self._case_service:
             return
-        message = CaseMessage(case_id=case_id, session_id=request.session_id, message_type=message_type,
-                              content=content, author_id=request.context.get("user_id") if message_type
-                              is MessageType.USER_QUERY else None, query_id=request.context.get("query_id"),
-                              metadata={"source": SOURCE_TAG, **metadata})
+        message = CaseMessage(
+            case_id=case_id,
+            session_id=request.session_id,
+            message_type=message_type,
+            content=content,
+            author_id=request.context.get("user_id") if message_type is MessageType.USER_QUERY else None,
+            query_id=request.context.get("query_id"),
+            metadata={"source": SOURCE_TAG, **metadata},
+        )
         try:
             with self._tracer.trace("persist_case_message", message_type=message_type.value):
                 await self._case_service.add_message_to_case(case_id, message)
@@ -267,12 +336,18 @@ class AgentService:
             if self._metrics is not None:
                 self._metrics.case_persistence_failures_total.labels(operation=message_type.value).inc()
 
-    async def _persist_case_interaction(self, case_id: str, request: QueryRequest,
-                                        response: AgentResponse) -> None:
+    async def _persist_case_interaction(
+        self, case_id: str, request: QueryRequest, response: AgentResponse
+    ) -> None:
         """Both halves of an exchange, for callers that answer outside `process_query_for_case`."""
         await self._persist_message(case_id, request, MessageType.USER_QUERY, request.query, {})
-        await self._persist_message(case_id, request, MessageType.AGENT_RESPONSE, response.content,
-                                    {"response_type": response.response_type.value})
+        await self._persist_message(
+            case_id,
+            request,
+            MessageType.AGENT_RESPONSE,
+            response.content,
+            {"response_type": response.response_type.value},
+        )
 
     async def _attach_case(self, response: AgentResponse, case_id: str, request: QueryRequest) -> None:
         """The response's view state carries the case as it is after this exchange."""
@@ -285,8 +360,9 @@ class AgentService:
         except Exception:
             return
         if isinstance(case, Case):
-            response.view_state = ViewState(session_id=request.session_id, active_case=case,
-                                            user=request.context.get("user"))
+            response.view_state = ViewState(
+                session_id=request.session_id, active_case=case, user=request.context.get("user")
+            )
             response.metadata.setdefault("case_title", case.title)
 
     def _record_metrics(self, context: str, response: AgentResponse, outcome: str, seconds: float) -> None:
@@ -296,7 +372,8 @@ class AgentService:
         if outcome == "success":
             self._metrics.case_agent_integration_success.labels(
                 has_conversation_context=str(bool(context)).lower(),
-                response_type=response.response_type.value).inc()
+                response_type=response.response_type.value,
+            ).inc()
 
     def _count_failure(self, kind: str) -> None:
         if self._metrics is not None:

@@ -39,25 +39,49 @@ class AuthService:
             self._local_user = await self.ensure_user(self._local_username, admin=True)
         return self._local_user
 
-    async def ensure_user(self, username: str, *, admin: bool = False, email: str | None = None,
-                          display_name: str | None = None, dev: bool = False) -> User:
+    async def ensure_user(
+        self,
+        username: str,
+        *,
+        admin: bool = False,
+        email: str | None = None,
+        display_name: str | None = None,
+        dev: bool = False,
+    ) -> User:
         """Get or create a user by name; safe when several processes race to create the same one."""
         async with self._db.read() as session:
             row = await repo.get_user_by_name(session, username)
         if row is not None:
             return repo.user_from_row(row)
         try:
-            return await self.create_user(username, admin=admin, email=email, display_name=display_name, dev=dev)
+            return await self.create_user(
+                username, admin=admin, email=email, display_name=display_name, dev=dev
+            )
         except ConflictError:
             async with self._db.read() as session:
                 row = await repo.get_user_by_name(session, username)
             assert row is not None
             return repo.user_from_row(row)
 
-    async def create_user(self, username: str, *, admin: bool = False, email: str | None = None,
-                          display_name: str | None = None, dev: bool = False) -> User:
-        row = UserRow(user_id=new_id("user"), username=username, email=email, display_name=display_name,
-                      is_admin=admin, is_dev_user=dev, disabled=False, created_at=utcnow())
+    async def create_user(
+        self,
+        username: str,
+        *,
+        admin: bool = False,
+        email: str | None = None,
+        display_name: str | None = None,
+        dev: bool = False,
+    ) -> User:
+        row = UserRow(
+            user_id=new_id("user"),
+            username=username,
+            email=email,
+            display_name=display_name,
+            is_admin=admin,
+            is_dev_user=dev,
+            disabled=False,
+            created_at=utcnow(),
+        )
         try:
             async with self._db.write() as session:
                 session.add(row)
@@ -69,8 +93,16 @@ class AuthService:
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         async with self._db.write() as session:
-            session.add(ApiTokenRow(token_id=new_id("tok"), user_id=user_id, token_hash=hash_token(token),
-                                    name=name, created_at=now, expires_at=now + (ttl or self._token_ttl)))
+            session.add(
+                ApiTokenRow(
+                    token_id=new_id("tok"),
+                    user_id=user_id,
+                    token_hash=hash_token(token),
+                    name=name,
+                    created_at=now,
+                    expires_at=now + (ttl or self._token_ttl),
+                )
+            )
         return token
 
     @property

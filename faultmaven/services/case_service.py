@@ -81,17 +81,33 @@ class CaseService:
                 f"Case {now:%Y-%m-%d %H:%M} UTC"
             )
         row = CaseRow(
-            case_id=new_id("case"), owner_id=owner_id, session_id=data.session_id, title=title,
-            title_source=title_source, description=data.description, status=CaseStatus.ACTIVE.value,
-            priority=data.priority.value, created_at=now, updated_at=now, last_activity_at=now,
-            expires_at=now + self._retention, message_count=0, metadata_=data.metadata, mask_map={},
+            case_id=new_id("case"),
+            owner_id=owner_id,
+            session_id=data.session_id,
+            title=title,
+            title_source=title_source,
+            description=data.description,
+            status=CaseStatus.ACTIVE.value,
+            priority=data.priority.value,
+            created_at=now,
+            updated_at=now,
+            last_activity_at=now,
+            expires_at=now + self._retention,
+            message_count=0,
+            metadata_=data.metadata,
+            mask_map={},
         )
         async with self._db.write() as session:
             await repo.insert_case(session, row)
             if data.initial_message and data.initial_message.strip():
-                message = CaseMessage(case_id=row.case_id, session_id=data.session_id, author_id=owner_id,
-                                      message_type=MessageType.USER_QUERY, content=data.initial_message,
-                                      metadata={"source": "initial_message"})
+                message = CaseMessage(
+                    case_id=row.case_id,
+                    session_id=data.session_id,
+                    author_id=owner_id,
+                    message_type=MessageType.USER_QUERY,
+                    content=data.initial_message,
+                    metadata={"source": "initial_message"},
+                )
                 await repo.append_message(session, message, now, self._retention)
                 await session.refresh(row)
             return repo.case_from_row(row)
@@ -104,11 +120,25 @@ class CaseService:
             raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
         return repo.case_from_row(row)
 
-    async def list_cases(self, owner_id: str, *, status: str | None = None, priority: str | None = None,
-                         text: str | None = None, session_id: str | None = None, limit: int = 50,
-                         offset: int = 0) -> tuple[list[Case], int]:
-        case_filter = repo.CaseFilter(owner_id=owner_id, now=utcnow(), status=status, priority=priority,
-                                      text=text, session_id=session_id)
+    async def list_cases(
+        self,
+        owner_id: str,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        text: str | None = None,
+        session_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Case], int]:
+        case_filter = repo.CaseFilter(
+            owner_id=owner_id,
+            now=utcnow(),
+            status=status,
+            priority=priority,
+            text=text,
+            session_id=session_id,
+        )
         async with self._db.read() as session:
             return await repo.list_cases(session, case_filter, limit, offset)
 
@@ -154,8 +184,9 @@ class CaseService:
             if row is not None and row.owner_id == owner_id:
                 await repo.delete_case(session, case_id)
 
-    async def list_messages(self, owner_id: str, case_id: str, limit: int,
-                            offset: int) -> tuple[list[CaseMessage], int]:
+    async def list_messages(
+        self, owner_id: str, case_id: str, limit: int, offset: int
+    ) -> tuple[list[CaseMessage], int]:
         case = await self.get_owned_case(owner_id, case_id)
         async with self._db.read() as session:
             messages = await repo.list_messages(session, case_id, limit, offset)

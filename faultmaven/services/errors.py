@@ -12,8 +12,9 @@ class ServiceError(Exception):
     code = "BAD_REQUEST"
     title = "Bad request"
 
-    def __init__(self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None,
-                 **extra: Any):
+    def __init__(
+        self, detail: str, *, code: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ):
         super().__init__(detail)
         self.detail = detail
         if code:

@@ -35,16 +35,20 @@ def _reason_text(reason: str, details: dict[str, str]) -> str:
     if reason == "no_llm_configured":
         return "**No LLM provider is configured on this server**, so this answer was built without AI."
     failures = "; ".join(f"{alias}: {why}" for alias, why in details.items()) or "no provider answered"
-    return (f"**The AI is unavailable right now** (every configured LLM provider failed: {failures}). "
-            "This answer was built without AI; your question is saved with the case, so ask again in a moment.")
+    return (
+        f"**The AI is unavailable right now** (every configured LLM provider failed: {failures}). "
+        "This answer was built without AI; your question is saved with the case, so ask again in a moment."
+    )
 
 
 def _case_section(facts: OfflineFacts) -> list[str]:
     if facts.case is None:
         return []
     case = facts.case
-    lines = [f"### This case\n- **{case.title}** ({case.status.value}, priority {case.priority.value}), "
-             f"{case.message_count} messages so far"]
+    lines = [
+        f"### This case\n- **{case.title}** ({case.status.value}, priority {case.priority.value}), "
+        f"{case.message_count} messages so far"
+    ]
     if case.description:
         lines.append(f"- Description: {case.description[:500]}")
     return lines
@@ -53,8 +57,10 @@ def _case_section(facts: OfflineFacts) -> list[str]:
 def _findings_section(facts: OfflineFacts) -> list[str]:
     found = [result for result in facts.tool_results if result.text.strip()]
     if not found:
-        return ["### Evidence and runbooks\nNothing in this case's evidence or the knowledge base matched "
-                "your question. Attach logs or configuration to the case so they can be searched."]
+        return [
+            "### Evidence and runbooks\nNothing in this case's evidence or the knowledge base matched "
+            "your question. Attach logs or configuration to the case so they can be searched."
+        ]
     return ["### What matched your question", *[result.text.strip() for result in found]]
 
 
@@ -66,6 +72,13 @@ def build_offline_content(facts: OfflineFacts, reason: str, details: dict[str, s
 
 
 def offline_sources(facts: OfflineFacts) -> list[Source]:
-    return [Source(type=source.type, content=source.content, confidence=source.confidence,  # type: ignore[arg-type]
-                   metadata=source.metadata)
-            for result in facts.tool_results for source in result.sources]
+    return [
+        Source(
+            type=source.type,
+            content=source.content,
+            confidence=source.confidence,  # type: ignore[arg-type]
+            metadata=source.metadata,
+        )
+        for result in facts.tool_results
+        for source in result.sources
+    ]

@@ -21,35 +21,77 @@ class QueryService:
         self._cases = case_service
         self._agent = agent_service
 
-    async def submit(self, principal: Principal, case_id: str, query: str, *, session_id: str | None = None,
-                     context: dict[str, Any] | None = None, priority: QueryPriority = "medium") -> AgentResponse:
+    async def submit(
+        self,
+        principal: Principal,
+        case_id: str,
+        query: str,
+        *,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        priority: QueryPriority = "medium",
+    ) -> AgentResponse:
         """Answer synchronously; the query row records the question and then its final response."""
         await self._cases.get_owned_case(principal.user_id, case_id)
         query_id = new_id("q")
         session = session_id or principal.session_id or f"case_session_{case_id}"
         async with self._db.write() as db_session:
-            await repo.insert_query(db_session, QueryRow(
-                query_id=query_id, case_id=case_id, user_id=principal.user_id, session_id=session, query=query,
-                status="processing", created_at=utcnow(), completed_at=None, response=None, error=None))
-        request = QueryRequest(query=query, session_id=session, priority=priority, context={
-            **(context or {}), "case_id": case_id, "user_id": principal.user_id, "query_id": query_id,
-            "user": {"user_id": principal.user_id, "username": principal.user.username,
-                     "display_name": principal.user.display_name or principal.user.username},
-        })
+            await repo.insert_query(
+                db_session,
+                QueryRow(
+                    query_id=query_id,
+                    case_id=case_id,
+                    user_id=principal.user_id,
+                    session_id=session,
+                    query=query,
+                    status="processing",
+                    created_at=utcnow(),
+                    completed_at=None,
+                    response=None,
+                    error=None,
+                ),
+            )
+        request = QueryRequest(
+            query=query,
+            session_id=session,
+            priority=priority,
+            context={
+                **(context or {}),
+                "case_id": case_id,
+                "user_id": principal.user_id,
+                "query_id": query_id,
+                "user": {
+                    "user_id": principal.user_id,
+                    "username": principal.user.username,
+                    "display_name": principal.user.display_name or principal.user.username,
+                },
+            },
+        )
         try:
             response = await self._agent.process_query_for_case(case_id, request)
         except BaseException:
-            await self._finish(query_id, "failed", error={"code": "PROCESSING_FAILED",
-                                                          "message": "The query could not be processed"})
+            await self._finish(
+                query_id,
+                "failed",
+                error={"code": "PROCESSING_FAILED", "message": "The query could not be processed"},
+            )
             raise
         response.query_id = query_id
         await self._finish(query_id, "completed", response=response.model_dump(mode="json"))
         return response
 
-    async def _finish(self, query_id: str, status: str, *, response: dict[str, Any] | None = None,
-                      error: dict[str, Any] | None = None) -> None:
+    async def _finish(
+        self,
+        query_id: str,
+        status: str,
+        *,
+        response: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> None:
         async with self._db.write() as session:
-            await repo.finish_query(session, query_id, status=status, now=utcnow(), response=response, error=error)
+            await repo.finish_query(
+                session, query_id, status=status, now=utcnow(), response=response, error=error
+            )
 
     async def get(self, owner_id: str, case_id: str, query_id: str) -> dict[str, Any]:
         await self._cases.get_owned_case(owner_id, case_id)
@@ -59,7 +101,9 @@ class QueryService:
             raise NotFoundError(f"Query {query_id} not found in case {case_id}", code="QUERY_NOT_FOUND")
         return query_status(row)
 
-    async def list(self, owner_id: str, case_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(
+        self, owner_id: str, case_id: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         await self._cases.get_owned_case(owner_id, case_id)
         async with self._db.read() as session:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
@@ -67,9 +111,13 @@ class QueryService:
 
 
 def query_summary(row: QueryRow) -> dict[str, Any]:
-    return {"query_id": row.query_id, "query": row.query, "status": row.status,
-            "created_at": row.created_at.isoformat(),
-            "completed_at": row.completed_at.isoformat() if row.completed_at else None}
+    return {
+        "query_id": row.query_id,
+        "query": row.query,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+    }
 
 
 def query_status(row: QueryRow) -> dict[str, Any]:

@@ -18,9 +18,15 @@ class SessionService:
         self._db = database
         self._default_timeout = default_timeout_minutes
 
-    async def create_session(self, user_id: str, *, client_id: str | None = None,
-                             session_type: str = "troubleshooting", timeout_minutes: int | None = None,
-                             metadata: dict[str, Any] | None = None) -> tuple[ClientSession, bool]:
+    async def create_session(
+        self,
+        user_id: str,
+        *,
+        client_id: str | None = None,
+        session_type: str = "troubleshooting",
+        timeout_minutes: int | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> tuple[ClientSession, bool]:
         """A new session, or the caller's live session for the same `client_id` (resumed=True)."""
         now = utcnow()
         async with self._db.write() as session:
@@ -32,10 +38,18 @@ class SessionService:
                     await session.flush()
                     return repo.session_from_row(row, now), True
             timeout = timeout_minutes or self._default_timeout
-            row = SessionRow(session_id=new_id("sess"), user_id=user_id, client_id=client_id,
-                             session_type=session_type, status=SessionStatus.ACTIVE.value, timeout_minutes=timeout,
-                             created_at=now, last_activity=now, expires_at=now + timedelta(minutes=timeout),
-                             metadata_=metadata or {})
+            row = SessionRow(
+                session_id=new_id("sess"),
+                user_id=user_id,
+                client_id=client_id,
+                session_type=session_type,
+                status=SessionStatus.ACTIVE.value,
+                timeout_minutes=timeout,
+                created_at=now,
+                last_activity=now,
+                expires_at=now + timedelta(minutes=timeout),
+                metadata_=metadata or {},
+            )
             session.add(row)
             await session.flush()
             return repo.session_from_row(row, now), False

@@ -34,8 +34,9 @@ class TitleService:
         self._llm = llm
         self._sanitizer = sanitizer
 
-    async def title_for(self, owner_id: str, case_id: str, max_words: int,
-                        hint: str | None = None) -> tuple[str, str]:
+    async def title_for(
+        self, owner_id: str, case_id: str, max_words: int, hint: str | None = None
+    ) -> tuple[str, str]:
         """(title, source) where source is `existing`, `llm` or `fallback` (the `x-title-source` header)."""
         case, title_source, texts = await self._cases.naming_inputs(owner_id, case_id)
         if title_source == "user":
@@ -52,13 +53,19 @@ class TitleService:
         await self._cases.set_generated_title(case_id, title)
         return title, source
 
-    async def _llm_title(self, case_id: str, texts: list[str], hint: str | None, max_words: int) -> str | None:
+    async def _llm_title(
+        self, case_id: str, texts: list[str], hint: str | None, max_words: int
+    ) -> str | None:
         if not self._llm.configured:
             return None
         prompt_parts = [text[:2000] for text in texts[:5]] + ([f"Hint: {hint}"] if hint else [])
         masked = await self._cases.mask_for_llm(case_id, prompt_parts, self._sanitizer)
-        call = LLMCall(instructions=_TITLE_INSTRUCTIONS.format(max_words=max_words), prompt="\n\n".join(masked),
-                       output_type=CaseTitle, time_budget_seconds=30)
+        call = LLMCall(
+            instructions=_TITLE_INSTRUCTIONS.format(max_words=max_words),
+            prompt="\n\n".join(masked),
+            output_type=CaseTitle,
+            time_budget_seconds=30,
+        )
         try:
             result = await self._llm.generate(call)
         except LLMProviderError as error:

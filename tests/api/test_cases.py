@@ -15,8 +15,10 @@ async def create_case(client: httpx.AsyncClient, **body: object) -> dict:
 
 
 async def test_create_case_returns_envelope_location_and_title(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/cases/", json={"description": "System showing errors",
-                                                        "initial_message": "Getting 500 errors on API calls"})
+    response = await client.post(
+        "/api/v1/cases/",
+        json={"description": "System showing errors", "initial_message": "Getting 500 errors on API calls"},
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["schema_version"] == "3.1.0"
@@ -40,7 +42,9 @@ async def test_create_case_without_any_text_still_has_a_title(client: httpx.Asyn
     assert case["message_count"] == 0
 
 
-async def test_list_is_bare_array_newest_activity_first_with_paging_headers(client: httpx.AsyncClient) -> None:
+async def test_list_is_bare_array_newest_activity_first_with_paging_headers(
+    client: httpx.AsyncClient,
+) -> None:
     ids = [(await create_case(client, title=f"case {index}"))["case_id"] for index in range(5)]
     response = await client.get("/api/v1/cases", params={"limit": 2})
     assert response.status_code == 200
@@ -58,8 +62,12 @@ async def test_list_filters(client: httpx.AsyncClient) -> None:
     await create_case(client, title="Slow checkout", description="p95 latency 4s on checkout")
     second = await create_case(client, title="TLS expiry")
     await client.patch(f"/api/v1/cases/{second['case_id']}", json={"status": "investigating"})
-    assert [c["title"] for c in (await client.get("/api/v1/cases?priority=high")).json()] == ["Disk full on db-1"]
-    assert [c["title"] for c in (await client.get("/api/v1/cases?status=investigating")).json()] == ["TLS expiry"]
+    assert [c["title"] for c in (await client.get("/api/v1/cases?priority=high")).json()] == [
+        "Disk full on db-1"
+    ]
+    assert [c["title"] for c in (await client.get("/api/v1/cases?status=investigating")).json()] == [
+        "TLS expiry"
+    ]
     assert [c["title"] for c in (await client.get("/api/v1/cases?q=LATENCY")).json()] == ["Slow checkout"]
     assert (await client.get("/api/v1/cases?q=100%25")).json() == []
 
@@ -68,7 +76,9 @@ async def test_get_update_and_lifecycle(client: httpx.AsyncClient) -> None:
     case = await create_case(client, title="Original")
     url = f"/api/v1/cases/{case['case_id']}"
     assert (await client.get(url)).json()["title"] == "Original"
-    updated = await client.put(url, json={"title": "Renamed", "priority": "critical", "status": "investigating"})
+    updated = await client.put(
+        url, json={"title": "Renamed", "priority": "critical", "status": "investigating"}
+    )
     assert updated.status_code == 200
     assert updated.json()["title"] == "Renamed" and updated.json()["priority"] == "critical"
     assert (await client.patch(url, json={"status": "resolved"})).json()["status"] == "resolved"
@@ -116,8 +126,11 @@ async def test_messages_pagination_envelope(client: httpx.AsyncClient, container
     for index in range(7):
         kind = MessageType.USER_QUERY if index % 2 == 0 else MessageType.AGENT_RESPONSE
         await container.case_service.add_message_to_case(
-            case["case_id"], CaseMessage(case_id=case["case_id"], message_type=kind, content=f"m{index}"))
-    page = (await client.get(f"/api/v1/cases/{case['case_id']}/messages", params={"limit": 3, "offset": 3})).json()
+            case["case_id"], CaseMessage(case_id=case["case_id"], message_type=kind, content=f"m{index}")
+        )
+    page = (
+        await client.get(f"/api/v1/cases/{case['case_id']}/messages", params={"limit": 3, "offset": 3})
+    ).json()
     assert [m["content"] for m in page["messages"]] == ["m3", "m4", "m5"]
     assert [m["role"] for m in page["messages"]] == ["agent", "user", "agent"]
     assert page["total_count"] == 7 and page["retrieved_count"] == 3
@@ -128,7 +141,9 @@ async def test_messages_pagination_envelope(client: httpx.AsyncClient, container
 
 
 async def test_title_from_user_text_without_llm(client: httpx.AsyncClient) -> None:
-    case = await create_case(client, initial_message="Checkout service returns HTTP 502 after the 14:00 deploy")
+    case = await create_case(
+        client, initial_message="Checkout service returns HTTP 502 after the 14:00 deploy"
+    )
     response = await client.post(f"/api/v1/cases/{case['case_id']}/title", json={"max_words": 5})
     assert response.status_code == 200
     assert response.headers["x-title-source"] == "fallback"

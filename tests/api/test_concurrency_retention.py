@@ -14,9 +14,14 @@ from faultmaven.models.case import CaseMessage, MessageType, utcnow
 
 
 async def test_fifty_concurrent_case_creations(client: httpx.AsyncClient) -> None:
-    responses = await asyncio.gather(*[
-        client.post("/api/v1/cases", json={"title": f"case {index}", "initial_message": f"problem {index}"})
-        for index in range(50)])
+    responses = await asyncio.gather(
+        *[
+            client.post(
+                "/api/v1/cases", json={"title": f"case {index}", "initial_message": f"problem {index}"}
+            )
+            for index in range(50)
+        ]
+    )
     assert [r.status_code for r in responses] == [201] * 50
     listed = await client.get("/api/v1/cases", params={"limit": 100})
     assert listed.headers["x-total-count"] == "50"
@@ -24,40 +29,59 @@ async def test_fifty_concurrent_case_creations(client: httpx.AsyncClient) -> Non
     assert {c["message_count"] for c in listed.json()} == {1}
 
 
-async def test_two_hundred_concurrent_appends_to_one_case(client: httpx.AsyncClient, container: Container) -> None:
+async def test_two_hundred_concurrent_appends_to_one_case(
+    client: httpx.AsyncClient, container: Container
+) -> None:
     case_id = (await client.post("/api/v1/cases", json={"title": "busy"})).json()["case"]["case_id"]
 
     async def append(index: int) -> None:
         await container.case_service.add_message_to_case(
-            case_id, CaseMessage(case_id=case_id, message_type=MessageType.USER_QUERY, content=f"m{index}"))
+            case_id, CaseMessage(case_id=case_id, message_type=MessageType.USER_QUERY, content=f"m{index}")
+        )
 
     await asyncio.gather(*[append(index) for index in range(200)])
     case = (await client.get(f"/api/v1/cases/{case_id}")).json()
     assert case["message_count"] == 200
     async with container.database.read() as session:
-        rows = (await session.execute(select(CaseMessageRow.content, CaseMessageRow.seq)
-                                      .where(CaseMessageRow.case_id == case_id))).all()
+        rows = (
+            await session.execute(
+                select(CaseMessageRow.content, CaseMessageRow.seq).where(CaseMessageRow.case_id == case_id)
+            )
+        ).all()
     assert sorted(row.content for row in rows) == sorted(f"m{index}" for index in range(200))
     assert sorted(row.seq for row in rows) == list(range(1, 201))
 
 
 async def _expire(container: Container, case_id: str) -> None:
     async with container.database.write() as session:
-        await session.execute(update(CaseRow).where(CaseRow.case_id == case_id)
-                              .values(expires_at=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(CaseRow)
+            .where(CaseRow.case_id == case_id)
+            .values(expires_at=utcnow() - timedelta(seconds=1))
+        )
 
 
-async def test_retention_purges_expired_case_with_its_messages(client: httpx.AsyncClient,
-                                                               container: Container) -> None:
-    old = (await client.post("/api/v1/cases", json={"initial_message": "old incident text here"})).json()["case"]
-    active = (await client.post("/api/v1/cases", json={"initial_message": "new incident text"})).json()["case"]
+async def test_retention_purges_expired_case_with_its_messages(
+    client: httpx.AsyncClient, container: Container
+) -> None:
+    old = (await client.post("/api/v1/cases", json={"initial_message": "old incident text here"})).json()[
+        "case"
+    ]
+    active = (await client.post("/api/v1/cases", json={"initial_message": "new incident text"})).json()[
+        "case"
+    ]
     await _expire(container, old["case_id"])
     assert (await client.get(f"/api/v1/cases/{old['case_id']}")).status_code == 404
     purged = await container.purge_once()
     assert purged["cases"] == 1
     async with container.database.read() as session:
-        remaining = (await session.execute(select(func.count()).select_from(CaseMessageRow)
-                                           .where(CaseMessageRow.case_id == old["case_id"]))).scalar_one()
+        remaining = (
+            await session.execute(
+                select(func.count())
+                .select_from(CaseMessageRow)
+                .where(CaseMessageRow.case_id == old["case_id"])
+            )
+        ).scalar_one()
         cases = list((await session.execute(select(CaseRow.case_id))).scalars())
     assert remaining == 0
     assert cases == [active["case_id"]]

@@ -13,8 +13,13 @@ PROBLEM = "application/problem+json"
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code"),
     [
-        ("POST", "/api/v1/cases", {"content": b"{not json", "headers": {"content-type": "application/json"}},
-         400, "INVALID_JSON"),
+        (
+            "POST",
+            "/api/v1/cases",
+            {"content": b"{not json", "headers": {"content-type": "application/json"}},
+            400,
+            "INVALID_JSON",
+        ),
         ("POST", "/api/v1/cases", {"json": {"priority": "urgent"}}, 422, "VALIDATION_ERROR"),
         ("POST", "/api/v1/cases", {"json": {"title": 5}}, 422, "VALIDATION_ERROR"),
         ("POST", "/api/v1/cases", {"json": {"title": "x" * 201}}, 422, "VALIDATION_ERROR"),
@@ -27,8 +32,9 @@ PROBLEM = "application/problem+json"
         ("DELETE", "/api/v1/cases", {}, 405, "METHOD_NOT_ALLOWED"),
     ],
 )
-async def test_bad_input_is_a_problem_never_a_500(client: httpx.AsyncClient, method: str, path: str,
-                                                  kwargs: dict, status: int, code: str) -> None:
+async def test_bad_input_is_a_problem_never_a_500(
+    client: httpx.AsyncClient, method: str, path: str, kwargs: dict, status: int, code: str
+) -> None:
     response = await client.request(method, path, **kwargs)
     assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
@@ -47,7 +53,9 @@ async def test_oversize_body_is_413(client: httpx.AsyncClient) -> None:
 
 
 async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/health", headers={"X-Request-ID": "abc-123"})).headers["x-request-id"] == "abc-123"
+    assert (await client.get("/health", headers={"X-Request-ID": "abc-123"})).headers[
+        "x-request-id"
+    ] == "abc-123"
     generated = (await client.get("/health")).headers["x-request-id"]
     assert len(generated) == 32
 
@@ -62,16 +70,30 @@ async def test_trailing_slash_routes_without_redirect(client: httpx.AsyncClient)
 
 async def test_cors_allows_extension_origins_and_exposes_headers(client: httpx.AsyncClient) -> None:
     origin = "chrome-extension://abcdefghijklmnop"
-    preflight = await client.options("/api/v1/cases", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,idempotency-key"})
+    preflight = await client.options(
+        "/api/v1/cases",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,idempotency-key",
+        },
+    )
     assert preflight.status_code == 200
     assert preflight.headers["access-control-allow-origin"] == origin
     assert preflight.headers["access-control-allow-credentials"] == "true"
     response = await client.get("/api/v1/cases", headers={"Origin": "moz-extension://1234-5678"})
     exposed = response.headers["access-control-expose-headers"].lower()
-    for header in ("location", "x-total-count", "link", "x-request-id", "x-idempotency-replayed",
-                   "x-title-source", "retry-after", "deprecation", "sunset"):
+    for header in (
+        "location",
+        "x-total-count",
+        "link",
+        "x-request-id",
+        "x-idempotency-replayed",
+        "x-title-source",
+        "retry-after",
+        "deprecation",
+        "sunset",
+    ):
         assert header in exposed
     evil = await client.get("/api/v1/cases", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-origin" not in evil.headers
@@ -112,8 +134,11 @@ async def test_idempotency_in_progress_is_409(client: httpx.AsyncClient, contain
     body = b'{"title":"slow"}'
     key = _record_key(user.user_id, "POST", "/api/v1/cases", "in-flight-0001")
     await container.idempotency_store.claim(key, hashlib.sha256(body).hexdigest())
-    response = await client.post("/api/v1/cases", content=body, headers={
-        "Idempotency-Key": "in-flight-0001", "content-type": "application/json"})
+    response = await client.post(
+        "/api/v1/cases",
+        content=body,
+        headers={"Idempotency-Key": "in-flight-0001", "content-type": "application/json"},
+    )
     assert response.status_code == 409
     assert response.json()["code"] == "IDEMPOTENCY_IN_PROGRESS"
     assert response.headers["retry-after"] == "1"
@@ -121,8 +146,9 @@ async def test_idempotency_in_progress_is_409(client: httpx.AsyncClient, contain
 
 async def test_concurrent_idempotent_posts_create_once(client: httpx.AsyncClient) -> None:
     headers = {"Idempotency-Key": "concurrent-0001"}
-    responses = await asyncio.gather(*[
-        client.post("/api/v1/cases", json={"title": "race"}, headers=headers) for _ in range(10)])
+    responses = await asyncio.gather(
+        *[client.post("/api/v1/cases", json={"title": "race"}, headers=headers) for _ in range(10)]
+    )
     assert {r.status_code for r in responses} <= {201, 409}
     assert (await client.get("/api/v1/cases")).headers["x-total-count"] == "1"
 

@@ -42,7 +42,9 @@ async def test_case_outlives_its_session(client: httpx.AsyncClient) -> None:
 
 
 async def test_dev_login_in_local_mode(client: httpx.AsyncClient) -> None:
-    response = await client.post("/api/v1/auth/dev-login", json={"username": "alice", "email": "a@example.com"})
+    response = await client.post(
+        "/api/v1/auth/dev-login", json={"username": "alice", "email": "a@example.com"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer" and body["expires_in"] > 0
@@ -109,13 +111,22 @@ async def test_cli_style_user_token_works(token_app) -> None:
 async def test_user_b_gets_404_on_every_route_for_user_a_case(token_app) -> None:
     http, _ = token_app
     alice, bob = await _login(http, "alice"), await _login(http, "bob")
-    case = (await http.post("/api/v1/cases", json={"title": "alice's", "initial_message": "db errors on node 3"},
-                            headers=alice)).json()["case"]
+    case = (
+        await http.post(
+            "/api/v1/cases",
+            json={"title": "alice's", "initial_message": "db errors on node 3"},
+            headers=alice,
+        )
+    ).json()["case"]
     url = f"/api/v1/cases/{case['case_id']}"
     attempts = [
-        ("GET", url, None), ("PUT", url, {"title": "x"}), ("PATCH", url, {"status": "closed"}),
-        ("GET", f"{url}/messages", None), ("POST", f"{url}/title", {}),
-        ("POST", f"{url}/queries", {"query": "what failed?"}), ("GET", f"{url}/queries", None),
+        ("GET", url, None),
+        ("PUT", url, {"title": "x"}),
+        ("PATCH", url, {"status": "closed"}),
+        ("GET", f"{url}/messages", None),
+        ("POST", f"{url}/title", {}),
+        ("POST", f"{url}/queries", {"query": "what failed?"}),
+        ("GET", f"{url}/queries", None),
         ("GET", f"{url}/queries/q_1", None),
     ]
     for method, path, body in attempts:

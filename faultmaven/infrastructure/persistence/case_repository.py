@@ -25,18 +25,33 @@ class CaseFilter:
 
 def case_from_row(row: CaseRow) -> Case:
     return Case(
-        case_id=row.case_id, title=row.title, description=row.description, status=row.status,
-        priority=row.priority, owner_id=row.owner_id, session_id=row.session_id, created_at=row.created_at,
-        updated_at=row.updated_at, last_activity_at=row.last_activity_at, message_count=row.message_count,
-        expires_at=row.expires_at, metadata=row.metadata_ or {},
+        case_id=row.case_id,
+        title=row.title,
+        description=row.description,
+        status=row.status,
+        priority=row.priority,
+        owner_id=row.owner_id,
+        session_id=row.session_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        last_activity_at=row.last_activity_at,
+        message_count=row.message_count,
+        expires_at=row.expires_at,
+        metadata=row.metadata_ or {},
     )
 
 
 def message_from_row(row: CaseMessageRow) -> CaseMessage:
     return CaseMessage(
-        message_id=row.message_id, case_id=row.case_id, session_id=row.session_id,
-        message_type=MessageType(row.message_type), content=row.content, author_id=row.author_id,
-        query_id=row.query_id, created_at=row.created_at, metadata=row.metadata_ or {},
+        message_id=row.message_id,
+        case_id=row.case_id,
+        session_id=row.session_id,
+        message_type=MessageType(row.message_type),
+        content=row.content,
+        author_id=row.author_id,
+        query_id=row.query_id,
+        created_at=row.created_at,
+        metadata=row.metadata_ or {},
     )
 
 
@@ -50,8 +65,9 @@ async def insert_case(session: AsyncSession, row: CaseRow) -> None:
     await session.flush()
 
 
-async def get_case_row(session: AsyncSession, case_id: str, now: datetime, *,
-                       for_update: bool = False) -> CaseRow | None:
+async def get_case_row(
+    session: AsyncSession, case_id: str, now: datetime, *, for_update: bool = False
+) -> CaseRow | None:
     statement = select(CaseRow).where(CaseRow.case_id == case_id, _live(now))
     if for_update:
         statement = statement.with_for_update()
@@ -75,14 +91,18 @@ def _filter_conditions(case_filter: CaseFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
-async def list_cases(session: AsyncSession, case_filter: CaseFilter, limit: int,
-                     offset: int) -> tuple[list[Case], int]:
+async def list_cases(
+    session: AsyncSession, case_filter: CaseFilter, limit: int, offset: int
+) -> tuple[list[Case], int]:
     conditions = _filter_conditions(case_filter)
     total = (await session.execute(select(func.count()).select_from(CaseRow).where(*conditions))).scalar_one()
     rows = (
         await session.execute(
-            select(CaseRow).where(*conditions)
-            .order_by(CaseRow.last_activity_at.desc(), CaseRow.case_id.desc()).limit(limit).offset(offset)
+            select(CaseRow)
+            .where(*conditions)
+            .order_by(CaseRow.last_activity_at.desc(), CaseRow.case_id.desc())
+            .limit(limit)
+            .offset(offset)
         )
     ).scalars()
     return [case_from_row(row) for row in rows], total
@@ -104,8 +124,9 @@ async def purge_expired(session: AsyncSession, now: datetime, batch: int = 500) 
     return len(case_ids)
 
 
-async def append_message(session: AsyncSession, message: CaseMessage, now: datetime,
-                         retention: timedelta) -> CaseMessage | None:
+async def append_message(
+    session: AsyncSession, message: CaseMessage, now: datetime, retention: timedelta
+) -> CaseMessage | None:
     """Take the case's next sequence number and store the message; None if the case is gone.
 
     The single UPDATE ... RETURNING both locks the case row (PostgreSQL) and hands out the sequence,
@@ -115,8 +136,12 @@ async def append_message(session: AsyncSession, message: CaseMessage, now: datet
         await session.execute(
             update(CaseRow)
             .where(CaseRow.case_id == message.case_id, _live(now))
-            .values(message_count=CaseRow.message_count + 1, last_activity_at=now, updated_at=now,
-                    expires_at=now + retention)
+            .values(
+                message_count=CaseRow.message_count + 1,
+                last_activity_at=now,
+                updated_at=now,
+                expires_at=now + retention,
+            )
             .returning(CaseRow.message_count)
         )
     ).scalar_one_or_none()
@@ -124,9 +149,16 @@ async def append_message(session: AsyncSession, message: CaseMessage, now: datet
         return None
     session.add(
         CaseMessageRow(
-            message_id=message.message_id, case_id=message.case_id, seq=seq, session_id=message.session_id,
-            author_id=message.author_id, message_type=message.message_type.value, content=message.content,
-            query_id=message.query_id, created_at=now, metadata_=message.metadata,
+            message_id=message.message_id,
+            case_id=message.case_id,
+            seq=seq,
+            session_id=message.session_id,
+            author_id=message.author_id,
+            message_type=message.message_type.value,
+            content=message.content,
+            query_id=message.query_id,
+            created_at=now,
+            metadata_=message.metadata,
         )
     )
     await session.flush()
@@ -136,8 +168,11 @@ async def append_message(session: AsyncSession, message: CaseMessage, now: datet
 async def list_messages(session: AsyncSession, case_id: str, limit: int, offset: int) -> list[CaseMessage]:
     rows = (
         await session.execute(
-            select(CaseMessageRow).where(CaseMessageRow.case_id == case_id)
-            .order_by(CaseMessageRow.seq).limit(limit).offset(offset)
+            select(CaseMessageRow)
+            .where(CaseMessageRow.case_id == case_id)
+            .order_by(CaseMessageRow.seq)
+            .limit(limit)
+            .offset(offset)
         )
     ).scalars()
     return [message_from_row(row) for row in rows]
@@ -148,8 +183,10 @@ async def recent_messages(session: AsyncSession, case_id: str, limit: int) -> li
     rows = list(
         (
             await session.execute(
-                select(CaseMessageRow).where(CaseMessageRow.case_id == case_id)
-                .order_by(CaseMessageRow.seq.desc()).limit(limit)
+                select(CaseMessageRow)
+                .where(CaseMessageRow.case_id == case_id)
+                .order_by(CaseMessageRow.seq.desc())
+                .limit(limit)
             )
         ).scalars()
     )
@@ -160,7 +197,8 @@ async def user_texts(session: AsyncSession, case_id: str, limit: int = 50) -> li
     rows = await session.execute(
         select(CaseMessageRow.content)
         .where(CaseMessageRow.case_id == case_id, CaseMessageRow.message_type == MessageType.USER_QUERY.value)
-        .order_by(CaseMessageRow.seq).limit(limit)
+        .order_by(CaseMessageRow.seq)
+        .limit(limit)
     )
     return list(rows.scalars())
 

@@ -41,8 +41,13 @@ class IdempotencyStore:
     it over rather than waiting forever.
     """
 
-    def __init__(self, database: Database, *, retention: timedelta = timedelta(hours=24),
-                 lease: timedelta = timedelta(minutes=10)):
+    def __init__(
+        self,
+        database: Database,
+        *,
+        retention: timedelta = timedelta(hours=24),
+        lease: timedelta = timedelta(minutes=10),
+    ):
         self._db = database
         self._retention = retention
         self._lease = lease
@@ -59,23 +64,33 @@ class IdempotencyStore:
         now = utcnow()
         async with self._db.write() as session:
             row = (
-                await session.execute(select(IdempotencyRow).where(IdempotencyRow.record_key == record_key)
-                                      .with_for_update())
+                await session.execute(
+                    select(IdempotencyRow).where(IdempotencyRow.record_key == record_key).with_for_update()
+                )
             ).scalar_one_or_none()
             if row is None or row.expires_at <= now:
                 if row is not None:
                     await session.delete(row)
                     await session.flush()
-                session.add(IdempotencyRow(record_key=record_key, request_hash=request_hash, state="in_progress",
-                                           created_at=now, expires_at=now + self._retention))
+                session.add(
+                    IdempotencyRow(
+                        record_key=record_key,
+                        request_hash=request_hash,
+                        state="in_progress",
+                        created_at=now,
+                        expires_at=now + self._retention,
+                    )
+                )
                 await session.flush()
                 return Claim(Outcome.STARTED)
             if row.request_hash != request_hash:
                 return Claim(Outcome.MISMATCH)
             if row.state == "completed":
-                stored = StoredResponse(row.response_status or 200,
-                                        [(name, value) for name, value in row.response_headers or []],
-                                        row.response_body or b"")
+                stored = StoredResponse(
+                    row.response_status or 200,
+                    [(name, value) for name, value in row.response_headers or []],
+                    row.response_body or b"",
+                )
                 return Claim(Outcome.REPLAY, stored)
             if self._stale(row.created_at, now):
                 row.created_at = now
@@ -97,10 +112,15 @@ class IdempotencyStore:
     async def release(self, record_key: str) -> None:
         """Forget an in-progress claim whose request failed, so a retry runs it again."""
         async with self._db.write() as session:
-            await session.execute(delete(IdempotencyRow).where(IdempotencyRow.record_key == record_key,
-                                                               IdempotencyRow.state == "in_progress"))
+            await session.execute(
+                delete(IdempotencyRow).where(
+                    IdempotencyRow.record_key == record_key, IdempotencyRow.state == "in_progress"
+                )
+            )
 
     async def purge_expired(self) -> int:
         async with self._db.write() as session:
-            result = await session.execute(delete(IdempotencyRow).where(IdempotencyRow.expires_at <= utcnow()))
+            result = await session.execute(
+                delete(IdempotencyRow).where(IdempotencyRow.expires_at <= utcnow())
+            )
         return result.rowcount or 0

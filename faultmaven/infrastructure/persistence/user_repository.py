@@ -20,9 +20,16 @@ def session_from_row(row: SessionRow, now: datetime) -> ClientSession:
     if status is SessionStatus.ACTIVE and row.expires_at <= now:
         status = SessionStatus.EXPIRED
     return ClientSession(
-        session_id=row.session_id, user_id=row.user_id, client_id=row.client_id, status=status,
-        created_at=row.created_at, expires_at=row.expires_at, last_activity=row.last_activity,
-        session_type=row.session_type, timeout_minutes=row.timeout_minutes, metadata=row.metadata_ or {},
+        session_id=row.session_id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        status=status,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        last_activity=row.last_activity,
+        session_type=row.session_type,
+        timeout_minutes=row.timeout_minutes,
+        metadata=row.metadata_ or {},
     )
 
 
@@ -43,15 +50,20 @@ async def user_for_token(session: AsyncSession, token_hash: str, now: datetime) 
     statement = (
         select(UserRow)
         .join(ApiTokenRow, ApiTokenRow.user_id == UserRow.user_id)
-        .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None),
-               ApiTokenRow.expires_at > now, UserRow.disabled.is_(False))
+        .where(
+            ApiTokenRow.token_hash == token_hash,
+            ApiTokenRow.revoked_at.is_(None),
+            ApiTokenRow.expires_at > now,
+            UserRow.disabled.is_(False),
+        )
     )
     return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def revoke_token(session: AsyncSession, token_hash: str, now: datetime) -> None:
     await session.execute(
-        update(ApiTokenRow).where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
+        update(ApiTokenRow)
+        .where(ApiTokenRow.token_hash == token_hash, ApiTokenRow.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
@@ -60,12 +72,18 @@ async def get_session_row(session: AsyncSession, session_id: str) -> SessionRow 
     return await session.get(SessionRow, session_id)
 
 
-async def find_resumable_session(session: AsyncSession, user_id: str, client_id: str,
-                                 now: datetime) -> SessionRow | None:
+async def find_resumable_session(
+    session: AsyncSession, user_id: str, client_id: str, now: datetime
+) -> SessionRow | None:
     statement = (
         select(SessionRow)
-        .where(SessionRow.user_id == user_id, SessionRow.client_id == client_id,
-               SessionRow.status == SessionStatus.ACTIVE.value, SessionRow.expires_at > now)
-        .order_by(SessionRow.last_activity.desc()).limit(1)
+        .where(
+            SessionRow.user_id == user_id,
+            SessionRow.client_id == client_id,
+            SessionRow.status == SessionStatus.ACTIVE.value,
+            SessionRow.expires_at > now,
+        )
+        .order_by(SessionRow.last_activity.desc())
+        .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()

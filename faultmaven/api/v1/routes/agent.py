@@ -33,23 +33,34 @@ def _check_retired(container: ContainerDep, request: Request, case_id: str | Non
     container.metrics.deprecated_route_requests_total.labels(route=request.scope["route"].path).inc()
     if container.settings.deprecated_routes_retired:
         successor = _deprecation_headers(case_id)["Link"]
-        raise GoneError("This deprecated route is retired; use POST /api/v1/cases/{case_id}/queries",
-                        code="ROUTE_RETIRED", successor="/api/v1/cases/{case_id}/queries",
-                        headers={"Link": successor})
+        raise GoneError(
+            "This deprecated route is retired; use POST /api/v1/cases/{case_id}/queries",
+            code="ROUTE_RETIRED",
+            successor="/api/v1/cases/{case_id}/queries",
+            headers={"Link": successor},
+        )
 
 
 @router.post("/cases/{case_id}/query")
-async def case_query(case_id: str, body: QueryBody, request: Request, principal: PrincipalDep,
-                     container: ContainerDep) -> JSONResponse:
+async def case_query(
+    case_id: str, body: QueryBody, request: Request, principal: PrincipalDep, container: ContainerDep
+) -> JSONResponse:
     _check_retired(container, request, case_id)
-    response = await container.query_service.submit(principal, case_id, body.query, session_id=body.session_id,
-                                                    context=body.context, priority=body.priority)
+    response = await container.query_service.submit(
+        principal,
+        case_id,
+        body.query,
+        session_id=body.session_id,
+        context=body.context,
+        priority=body.priority,
+    )
     return JSONResponse(response.model_dump(mode="json"), headers=_deprecation_headers(case_id))
 
 
 @router.post("/query")
-async def session_query(body: SessionQueryBody, request: Request, principal: PrincipalDep,
-                        container: ContainerDep) -> JSONResponse:
+async def session_query(
+    body: SessionQueryBody, request: Request, principal: PrincipalDep, container: ContainerDep
+) -> JSONResponse:
     """The oldest route: a query in a session; it opens a case for it unless one is named."""
     case_id = body.case_id or body.context.get("case_id")
     _check_retired(container, request, case_id)
@@ -57,7 +68,12 @@ async def session_query(body: SessionQueryBody, request: Request, principal: Pri
         session_id = body.session_id or principal.session_id
         case = await container.case_service.create_case(principal.user_id, CaseCreate(session_id=session_id))
         case_id = case.case_id
-    response = await container.query_service.submit(principal, str(case_id), body.query,
-                                                    session_id=body.session_id, context=body.context,
-                                                    priority=body.priority)
+    response = await container.query_service.submit(
+        principal,
+        str(case_id),
+        body.query,
+        session_id=body.session_id,
+        context=body.context,
+        priority=body.priority,
+    )
     return JSONResponse(response.model_dump(mode="json"), headers=_deprecation_headers(str(case_id)))

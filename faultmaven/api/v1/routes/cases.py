@@ -23,21 +23,40 @@ def case_json(case: Case) -> dict[str, Any]:
 
 @router.post("", status_code=201)
 async def create_case(body: CaseCreateBody, principal: PrincipalDep, container: ContainerDep) -> JSONResponse:
-    data = CaseCreate(title=body.title, description=body.description or "", priority=body.priority,
-                      session_id=body.session_id or principal.session_id, initial_message=body.initial_message,
-                      metadata=body.metadata)
+    data = CaseCreate(
+        title=body.title,
+        description=body.description or "",
+        priority=body.priority,
+        session_id=body.session_id or principal.session_id,
+        initial_message=body.initial_message,
+        metadata=body.metadata,
+    )
     case = await container.case_service.create_case(principal.user_id, data)
-    return JSONResponse({"schema_version": SCHEMA_VERSION, "case": case_json(case)}, status_code=201,
-                        headers={"Location": f"/api/v1/cases/{case.case_id}"})
+    return JSONResponse(
+        {"schema_version": SCHEMA_VERSION, "case": case_json(case)},
+        status_code=201,
+        headers={"Location": f"/api/v1/cases/{case.case_id}"},
+    )
 
 
 @router.get("")
-async def list_cases(request: Request, response: Response, principal: PrincipalDep, container: ContainerDep,
-                     page: PageDep, status: CaseStatus | None = None, priority: CasePriority | None = None,
-                     q: Annotated[str | None, Query(max_length=200)] = None) -> list[dict[str, Any]]:
+async def list_cases(
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    page: PageDep,
+    status: CaseStatus | None = None,
+    priority: CasePriority | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> list[dict[str, Any]]:
     cases, total = await container.case_service.list_cases(
-        principal.user_id, status=status.value if status else None, priority=priority.value if priority else None,
-        text=q or None, limit=page.limit, offset=page.offset,
+        principal.user_id,
+        status=status.value if status else None,
+        priority=priority.value if priority else None,
+        text=q or None,
+        limit=page.limit,
+        offset=page.offset,
     )
     set_page_headers(request, response, total=total, limit=page.limit, offset=page.offset)
     return [case_json(case) for case in cases]
@@ -48,8 +67,9 @@ async def get_case(case_id: str, principal: PrincipalDep, container: ContainerDe
     return case_json(await container.case_service.get_owned_case(principal.user_id, case_id))
 
 
-async def _update(case_id: str, body: CaseUpdateBody, principal: PrincipalDep,
-                  container: ContainerDep) -> dict[str, Any]:
+async def _update(
+    case_id: str, body: CaseUpdateBody, principal: PrincipalDep, container: ContainerDep
+) -> dict[str, Any]:
     changes = CaseUpdate(**body.model_dump())
     return case_json(await container.case_service.update_case(principal.user_id, case_id, changes))
 
@@ -65,25 +85,38 @@ async def delete_case(case_id: str, principal: PrincipalDep, container: Containe
 
 
 @router.post("/{case_id}/title")
-async def generate_title(case_id: str, principal: PrincipalDep, container: ContainerDep,
-                         body: TitleBody | None = None) -> JSONResponse:
+async def generate_title(
+    case_id: str, principal: PrincipalDep, container: ContainerDep, body: TitleBody | None = None
+) -> JSONResponse:
     options = body or TitleBody()
-    title, source = await container.title_service.title_for(principal.user_id, case_id, options.max_words,
-                                                            options.hint)
-    return JSONResponse({"schema_version": SCHEMA_VERSION, "title": title}, headers={"x-title-source": source})
+    title, source = await container.title_service.title_for(
+        principal.user_id, case_id, options.max_words, options.hint
+    )
+    return JSONResponse(
+        {"schema_version": SCHEMA_VERSION, "title": title}, headers={"x-title-source": source}
+    )
 
 
 @router.get("/{case_id}/messages")
-async def list_messages(case_id: str, principal: PrincipalDep, container: ContainerDep,
-                        page: PageDep) -> dict[str, Any]:
-    messages, total = await container.case_service.list_messages(principal.user_id, case_id, page.limit,
-                                                                 page.offset)
+async def list_messages(
+    case_id: str, principal: PrincipalDep, container: ContainerDep, page: PageDep
+) -> dict[str, Any]:
+    messages, total = await container.case_service.list_messages(
+        principal.user_id, case_id, page.limit, page.offset
+    )
     next_offset = page.offset + len(messages)
     return {
         "messages": [
-            {"message_id": m.message_id, "role": m.role, "message_type": m.message_type.value,
-             "content": m.content, "created_at": m.created_at.isoformat(), "query_id": m.query_id,
-             "author_id": m.author_id, "metadata": m.metadata}
+            {
+                "message_id": m.message_id,
+                "role": m.role,
+                "message_type": m.message_type.value,
+                "content": m.content,
+                "created_at": m.created_at.isoformat(),
+                "query_id": m.query_id,
+                "author_id": m.author_id,
+                "metadata": m.metadata,
+            }
             for m in messages
         ],
         "total_count": total,

@@ -23,15 +23,22 @@ def session_json(session: ClientSession, *, resumed: bool = False) -> dict[str, 
 
 
 @router.post("", status_code=201)
-async def create_session(principal: PrincipalDep, container: ContainerDep,
-                         body: SessionCreateBody | None = None) -> JSONResponse:
+async def create_session(
+    principal: PrincipalDep, container: ContainerDep, body: SessionCreateBody | None = None
+) -> JSONResponse:
     options = body or SessionCreateBody()
     session, resumed = await container.session_service.create_session(
-        principal.user_id, client_id=options.client_id, session_type=options.session_type,
-        timeout_minutes=options.timeout_minutes, metadata=options.metadata,
+        principal.user_id,
+        client_id=options.client_id,
+        session_type=options.session_type,
+        timeout_minutes=options.timeout_minutes,
+        metadata=options.metadata,
     )
-    return JSONResponse(session_json(session, resumed=resumed), status_code=200 if resumed else 201,
-                        headers={"Location": f"/api/v1/sessions/{session.session_id}"})
+    return JSONResponse(
+        session_json(session, resumed=resumed),
+        status_code=200 if resumed else 201,
+        headers={"Location": f"/api/v1/sessions/{session.session_id}"},
+    )
 
 
 @router.get("/{session_id}")
@@ -51,10 +58,17 @@ async def heartbeat(session_id: str, principal: PrincipalDep, container: Contain
 
 
 @router.get("/{session_id}/cases")
-async def session_cases(session_id: str, request: Request, response: Response, principal: PrincipalDep,
-                        container: ContainerDep, page: PageDep) -> list[dict[str, Any]]:
+async def session_cases(
+    session_id: str,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    page: PageDep,
+) -> list[dict[str, Any]]:
     await container.session_service.get_session(principal.user_id, session_id)
-    cases, total = await container.case_service.list_cases(principal.user_id, session_id=session_id,
-                                                           limit=page.limit, offset=page.offset)
+    cases, total = await container.case_service.list_cases(
+        principal.user_id, session_id=session_id, limit=page.limit, offset=page.offset
+    )
     set_page_headers(request, response, total=total, limit=page.limit, offset=page.offset)
     return [case_json(case) for case in cases]

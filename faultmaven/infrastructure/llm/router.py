@@ -1,0 +1,444 @@
+"""`LLMRouter`: runs one agent turn on the configured providers, failing over between them.
+
+A pydantic-ai `Agent` drives the turn (instructions, tools, structured output). Its model is a
+`FallbackModel` over one `_GuardedModel` per provider, so failover happens per model request: when provider
+B takes over in the middle of a tool loop, the message history carries on and tools already executed are not
+run again. `_GuardedModel` adds what pydantic-ai does not keep: a circuit breaker per provider that outlives
+the turn, bounded retries honouring `Retry-After`, and the turn's time budget.
+
+Failover policy: every provider error fails over to the next provider (an auth error on A may not exist
+on B). Timeouts, connection errors, 429 and 5xx are retried (`max_retries`) and count against the breaker;
+auth (401/403), unknown model (404), quota and unreadable responses are not retried but count; other 4xx
+rejections (400, 422: probably our request, not the provider's health) are neither retried nor counted.
+A provider that failed once in a turn is not asked again in that turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from pydantic_ai import Agent, Tool, UsageLimits
+from pydantic_ai.exceptions import (
+    FallbackExceptionGroup,
+    ModelAPIError,
+    ModelAuthenticationError,
+    ModelConnectionError,
+    ModelHTTPError,
+    ModelNotFoundError,
+    ModelQuotaExceededError,
+    ModelRateLimitError,
+    ModelRequestRejectedError,
+    ModelRequestTimeout,
+    ModelRetry,
+    ModelServerError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+    UnexpectedModelBehavior,
+    UsageLimitExceeded,
+)
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models import Model, ModelRequestParameters
+from pydantic_ai.models.fallback import FallbackModel
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.settings import ModelSettings
+
+from faultmaven.infrastructure.llm.circuit_breaker import CircuitBreaker, CircuitState
+from faultmaven.infrastructure.llm.config import ProviderSpec, parse_providers
+from faultmaven.infrastructure.llm.providers import BuiltModel, build_model
+from faultmaven.models.interfaces import (
+    BaseTool,
+    LLMCall,
+    LLMProviderError,
+    LLMResult,
+    ProviderHealth,
+    ToolCallRecord,
+    ToolContext,
+    ToolResult,
+)
+
+logger = logging.getLogger(__name__)
+
+EventHook = Callable[[str, dict[str, Any]], None]
+
+BUDGET_GRACE_SECONDS = 0.25
+"""The outer guard fires this long after the budget, so an in-flight request is cut off (and blamed on its
+provider) by its own guard first; the outer one only catches time spent outside model requests (tools)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int = 1
+    backoff_seconds: float = 0.5
+    retry_after_cap_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A classified failed attempt: `kind` is a bounded metric label, `reason` is human text (no prompts)."""
+
+    kind: str
+    reason: str
+    retryable: bool
+    counts_against_breaker: bool
+    retry_after: float | None = None
+
+
+def classify_failure(exc: BaseException) -> Failure:
+    """Map an exception from one model request to our failover policy (see the module docstring)."""
+    status = getattr(exc, "status_code", None)
+    prefix = f"{status} " if status else ""
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(exc, TimeoutError):
+        return Failure("timeout", "cut off at the time budget", retryable=False, counts_against_breaker=True)
+    if isinstance(exc, ModelTimeoutError | ModelRequestTimeout):
+        return Failure("timeout", "timed out", retryable=True, counts_against_breaker=True)
+    if isinstance(exc, ModelConnectionError):
+        return Failure("connection", "connection error", retryable=True, counts_against_breaker=True)
+    if isinstance(exc, ModelRateLimitError):
+        return Failure("rate_limited", f"{prefix}rate limited", True, True, retry_after)
+    if isinstance(exc, ModelQuotaExceededError):
+        return Failure("quota", f"{prefix}quota exceeded", retryable=False, counts_against_breaker=True)
+    if isinstance(exc, ModelUnavailableError | ModelServerError) or (
+        isinstance(exc, ModelHTTPError) and exc.status_code >= 500
+    ):
+        return Failure("server_error", f"{prefix}server error", True, True, retry_after)
+    if isinstance(exc, ModelAuthenticationError):
+        return Failure("auth", f"{prefix}authentication failed", retryable=False, counts_against_breaker=True)
+    if isinstance(exc, ModelNotFoundError):
+        return Failure("not_found", f"{prefix}model not found", retryable=False, counts_against_breaker=True)
+    if isinstance(exc, ModelRequestRejectedError):
+        return Failure("rejected", f"{prefix}request rejected", retryable=False, counts_against_breaker=False)
+    if isinstance(exc, ModelAPIError):
+        return Failure("error", f"{prefix}provider error", retryable=False, counts_against_breaker=True)
+    return Failure("invalid_response", f"unusable response ({type(exc).__name__})", False, True)
+
+
+class ProviderUnavailable(ModelAPIError):
+    """Raised by a guarded model to make the FallbackModel move on to the next provider."""
+
+
+@dataclass
+class _Provider:
+    spec: ProviderSpec
+    model: Model
+    breaker: CircuitBreaker
+
+
+@dataclass
+class _Turn:
+    """Per-`generate` state shared by the guarded models of one turn."""
+
+    deadline: float
+    reasons: dict[str, str] = field(default_factory=dict)
+    given_up: set[str] = field(default_factory=set)
+    handing_over: tuple[str, str] | None = None
+    answered_by: _Provider | None = None
+
+    def remaining(self) -> float:
+        return self.deadline - asyncio.get_running_loop().time()
+
+
+class _GuardedModel(WrapperModel):
+    """One provider as one turn sees it: breaker admission, retries, the budget, and events."""
+
+    def __init__(self, provider: _Provider, turn: _Turn, policy: RetryPolicy, emit: EventHook) -> None:
+        super().__init__(provider.model)
+        self._provider = provider
+        self._turn = turn
+        self._policy = policy
+        self._emit = emit
+        self._last_failure_kind: str | None = None
+
+    @property
+    def _alias(self) -> str:
+        return self._provider.spec.alias
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        attempt = 0
+        while True:
+            self._admit()
+            try:
+                return await self._attempt(messages, model_settings, model_request_parameters)
+            except _AttemptFailed as failed:
+                delay = self._retry_delay(failed.failure, attempt)
+                if delay is None:
+                    raise self._give_up(failed.failure.kind, failed.failure.reason) from failed.__cause__
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    def _admit(self) -> None:
+        """Refuse without a network call: provider already failed this turn, breaker open, or time is up."""
+        if self._alias in self._turn.given_up:
+            raise ProviderUnavailable(self.model_name, f"{self._alias} already failed in this turn")
+        if self._turn.remaining() <= 0:
+            self._turn.reasons.setdefault(self._alias, "time budget exhausted")
+            raise ProviderUnavailable(self.model_name, "time budget exhausted")
+        if not self._provider.breaker.try_acquire():
+            raise self._give_up("circuit_open", "circuit open")
+        self._announce_takeover()
+
+    def _announce_takeover(self) -> None:
+        if self._turn.handing_over is None:
+            return
+        from_alias, reason = self._turn.handing_over
+        self._turn.handing_over = None
+        self._emit("failover", {"from": from_alias, "to": self._alias, "reason": reason})
+
+    async def _attempt(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        started = time.perf_counter()
+        breaker = self._provider.breaker
+        try:
+            async with asyncio.timeout(self._turn.remaining()):
+                response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+        except asyncio.CancelledError:
+            breaker.release()
+            raise
+        except Exception as exc:
+            failure = classify_failure(exc)
+            if failure.counts_against_breaker:
+                breaker.record_failure()
+            else:
+                breaker.release()
+            self._record_failure(failure, started)
+            raise _AttemptFailed(failure) from exc
+        breaker.record_success()
+        self._turn.answered_by = self._provider
+        self._emit_call(started, "success", response.usage.input_tokens, response.usage.output_tokens)
+        return response
+
+    def _record_failure(self, failure: Failure, started: float) -> None:
+        self._last_failure_kind = failure.kind
+        self._turn.reasons[self._alias] = failure.reason
+        logger.warning("LLM provider %s failed: %s", self._alias, failure.reason)
+        self._emit_call(started, failure.kind, 0, 0)
+
+    def _retry_delay(self, failure: Failure, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None to fail over now."""
+        if not failure.retryable or attempt >= self._policy.max_retries:
+            return None
+        delay = failure.retry_after if failure.retry_after is not None else self._policy.backoff_seconds
+        if delay > self._policy.retry_after_cap_seconds or delay >= self._turn.remaining():
+            return None
+        return delay
+
+    def _give_up(self, kind: str, reason: str) -> ProviderUnavailable:
+        """Hand the request to the next provider; the first real failure is the reason we report."""
+        self._turn.reasons.setdefault(self._alias, reason)
+        self._turn.given_up.add(self._alias)
+        if self._turn.handing_over is None:
+            self._turn.handing_over = (self._alias, self._last_failure_kind or kind)
+        return ProviderUnavailable(self.model_name, f"{self._alias}: {self._turn.reasons[self._alias]}")
+
+    def _emit_call(self, started: float, outcome: str, input_tokens: int, output_tokens: int) -> None:
+        self._emit(
+            "llm_call",
+            {
+                "provider": self._alias,
+                "model": self._provider.spec.model,
+                "seconds": time.perf_counter() - started,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "outcome": outcome,
+            },
+        )
+
+
+class _AttemptFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.reason)
+        self.failure = failure
+
+
+class _Toolbox:
+    """Our `BaseTool`s as pydantic-ai tools for one turn.
+
+    Arguments are validated with the tool's own `args_model` (errors go back to the model as a retry), and
+    an identical repeated call (same name and arguments) is answered from the first result, not run again.
+    """
+
+    def __init__(self, tools: Sequence[BaseTool], context: ToolContext) -> None:
+        self._tools = tools
+        self._context = context
+        self._calls: dict[str, asyncio.Task[ToolResult]] = {}
+        self.records: list[ToolCallRecord] = []
+
+    def agent_tools(self) -> list[Tool[Any]]:
+        return [self._as_agent_tool(tool) for tool in self._tools]
+
+    def _as_agent_tool(self, tool: BaseTool) -> Tool[Any]:
+        async def run(**kwargs: Any) -> str:
+            return (await self._call(tool, kwargs)).text
+
+        schema = tool.args_model.model_json_schema()
+        return Tool.from_schema(run, name=tool.name, description=tool.description, json_schema=schema)
+
+    async def _call(self, tool: BaseTool, kwargs: dict[str, Any]) -> ToolResult:
+        key = json.dumps([tool.name, kwargs], sort_keys=True, default=str)
+        if key not in self._calls:
+            args = _validate_args(tool, kwargs)
+            self._calls[key] = asyncio.create_task(self._execute(tool, args, kwargs))
+        return await self._calls[key]
+
+    async def _execute(self, tool: BaseTool, args: Any, kwargs: dict[str, Any]) -> ToolResult:
+        try:
+            result = await tool.execute(self._context, args)
+        except Exception:
+            logger.exception("tool %s failed", tool.name)
+            result = ToolResult(text=f"The tool {tool.name} failed; try another approach.")
+        self.records.append(ToolCallRecord(name=tool.name, args=kwargs, result=result))
+        return result
+
+
+def _validate_args(tool: BaseTool, kwargs: dict[str, Any]) -> Any:
+    try:
+        return tool.args_model.model_validate(kwargs)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ModelRetry(f"Invalid arguments for {tool.name}: {problems}") from exc
+
+
+class LLMRouter:
+    """Implements `ILLMProvider` over the configured providers, in order, with circuit breakers.
+
+    `LLMResult.output` is an instance of `call.output_type` when the model used the structured-output tool, or
+    the plain text when it answered in prose (small local models often do); callers handle both.
+    """
+
+    def __init__(
+        self,
+        specs: Sequence[ProviderSpec],
+        *,
+        failure_threshold: int = 3,
+        cooldown_seconds: float = 30.0,
+        max_retries: int = 1,
+        retry_backoff_seconds: float = 0.5,
+        retry_after_cap_seconds: float = 10.0,
+        request_limit: int = 8,
+        on_event: EventHook | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        model_factory: Callable[[ProviderSpec], BuiltModel] = build_model,
+    ) -> None:
+        """Builds every provider's model now, so a missing key or package fails at startup (ValueError)."""
+        if max_retries < 0 or request_limit < 1:
+            raise ValueError("max_retries must be >= 0 and request_limit >= 1")
+        self._on_event = on_event
+        self._policy = RetryPolicy(max_retries, retry_backoff_seconds, retry_after_cap_seconds)
+        self._request_limit = request_limit
+        self._built = [model_factory(spec) for spec in specs]
+        self._providers = [
+            _Provider(
+                built.spec, built.model, self._breaker(built.spec, failure_threshold, cooldown_seconds, clock)
+            )
+            for built in self._built
+        ]
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **options: Any) -> LLMRouter:
+        """`LLMRouter.from_environ(os.environ, failure_threshold=..., on_event=...)`."""
+        return cls(parse_providers(environ), **options)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._providers)
+
+    def health(self) -> list[ProviderHealth]:
+        return [
+            ProviderHealth(
+                alias=p.spec.alias, kind=p.spec.kind, model=p.spec.model, circuit_state=p.breaker.state
+            )
+            for p in self._providers
+        ]
+
+    async def generate(self, call: LLMCall) -> LLMResult:
+        if not self._providers:
+            raise LLMProviderError("no LLM provider configured")
+        turn = _Turn(deadline=asyncio.get_running_loop().time() + call.time_budget_seconds)
+        toolbox = _Toolbox(call.tools, call.tool_context)
+        agent = Agent(
+            self._turn_model(turn),
+            name="faultmaven",
+            output_type=[call.output_type, str],
+            instructions=call.instructions,
+            tools=toolbox.agent_tools(),
+        )
+        with self._as_provider_error(turn, call.time_budget_seconds):
+            async with asyncio.timeout(call.time_budget_seconds + BUDGET_GRACE_SECONDS):
+                result = await agent.run(
+                    call.prompt, usage_limits=UsageLimits(request_limit=self._request_limit)
+                )
+        assert turn.answered_by is not None
+        return LLMResult(
+            output=result.output,
+            provider=turn.answered_by.spec.alias,
+            model=turn.answered_by.spec.model,
+            input_tokens=result.usage.input_tokens,
+            output_tokens=result.usage.output_tokens,
+            tool_calls=toolbox.records,
+        )
+
+    async def aclose(self) -> None:
+        """Close the HTTP clients the providers share; call once at shutdown."""
+        for built in self._built:
+            if built.http_client is not None:
+                await built.http_client.aclose()
+
+    def _turn_model(self, turn: _Turn) -> Model:
+        guarded = [_GuardedModel(provider, turn, self._policy, self._emit) for provider in self._providers]
+        return FallbackModel(*guarded)
+
+    @contextlib.contextmanager
+    def _as_provider_error(self, turn: _Turn, budget: float):
+        """Translate the ways a turn can fail into LLMProviderError with per-provider reasons."""
+        try:
+            yield
+        except TimeoutError:
+            raise LLMProviderError(f"time budget of {budget:g}s exhausted", reasons=turn.reasons) from None
+        except (ModelAPIError, FallbackExceptionGroup) as exc:
+            message = (
+                f"time budget of {budget:g}s exhausted"
+                if turn.remaining() <= 0
+                else "every LLM provider failed"
+            )
+            raise LLMProviderError(message, reasons=turn.reasons) from exc
+        except UsageLimitExceeded as exc:
+            message = f"the model did not finish within {self._request_limit} requests"
+            raise LLMProviderError(message, reasons=turn.reasons) from exc
+        except UnexpectedModelBehavior as exc:
+            raise LLMProviderError("the model's answer could not be used", reasons=turn.reasons) from exc
+
+    def _breaker(
+        self, spec: ProviderSpec, threshold: int, cooldown: float, clock: Callable[[], float]
+    ) -> CircuitBreaker:
+        def publish(state: CircuitState) -> None:
+            self._emit("circuit_state", {"provider": spec.alias, "state": state})
+
+        return CircuitBreaker(threshold, cooldown, clock=clock, on_state_change=publish)
+
+    def _emit(self, event: str, data: dict[str, Any]) -> None:
+        """Call the metrics hook; a broken hook is logged, never allowed to fail an LLM call."""
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event, data)
+        except Exception:
+            logger.exception("LLM event hook failed for %s", event)

@@ -1,0 +1,584 @@
+"""Reversible masking of secrets and PII before text reaches an LLM, a log line or a trace.
+
+How it works, and why:
+- Each kind of secret has its own compiled regex that starts with a literal or a narrow character class, so
+  the regex engine skips most of the text in C. One big alternation cannot be skipped that way and measured
+  ten times slower. The case-insensitive keyword patterns run over `text.lower()` for the same reason
+  (falling back to `re.IGNORECASE` when lowercasing changes the length). Every repetition is bounded, so no
+  input can cause catastrophic backtracking.
+- All finders report spans on the original text. Where spans overlap, the higher-priority (more specific)
+  finder wins, and any other part of a lower-priority span is still masked in pieces, so no character that
+  some finder flagged stays in clear. The text is then rebuilt in one pass.
+- A masked value becomes `<KIND_N>`, recorded in the case's own `mask_map` as {placeholder: original}. The
+  same value keeps its placeholder within a map, and numbering continues from what the map holds.
+- Placeholder-shaped text already in the input is masked too (as `<LITERAL_N>`). So the output never
+  contains a placeholder we did not issue, `restore(sanitize(x)) == x` always holds, and a pasted
+  `<EMAIL_1>` can never be restored to somebody's address.
+
+Deliberately left in clear, because the LLM must still reason about the log: timestamps, UUIDs, block and
+request ids, ports, hostnames, user names in URLs, loopback/unspecified/broadcast addresses (0.x.x.x,
+127.x.x.x, 255.x.x.x, ::, ::1), digit runs that fail the card-number checks (card-network prefix, length
+and Luhn), and values after secret-looking keys when the value is obviously not a secret (`null`, `true`,
+`***`, `${VAR}`, a short integer after a token-like key such as `max_tokens=100`). A dotted quad with any
+other first octet is an IPv4 address, even when it is a version number, unless it is glued to a word (e.g.
+`v1.2.3.4`). Unquoted values stop at whitespace and at `,` `;` `&`, the field separators of logs, query
+strings and connection strings. PEM blocks are only whole when the block is in one call, so callers should
+cut chunks at line ends; standalone base64 lines (PEM bodies) are masked even when sanitizing line by line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+Span = tuple[int, int, str]
+"""(start, end, kind) of one value to mask."""
+
+PLACEHOLDER_PATTERN = re.compile(r"<([A-Z][A-Z0-9_]{0,40})_([0-9]{1,9})>")
+"""The shape of every placeholder `sanitize` issues and `restore` replaces."""
+
+_CACHED_MAPS = 8
+
+
+class _Text:
+    """The text under scan and, when it lines up character for character, its lowercase form."""
+
+    __slots__ = ("folded", "original")
+
+    def __init__(self, original: str) -> None:
+        lowered = original.lower()
+        self.original = original
+        self.folded = lowered if len(lowered) == len(original) else None
+
+
+class _CaselessPattern:
+    """Case-insensitive search that runs a lowercase pattern over `text.lower()`, ten times faster."""
+
+    def __init__(self, source: str) -> None:
+        self.fast = re.compile(source)
+        self.slow = re.compile(source, re.IGNORECASE)
+
+    def search(self, text: _Text, pos: int) -> re.Match[str] | None:
+        if text.folded is not None:
+            return self.fast.search(text.folded, pos)
+        return self.slow.search(text.original, pos)
+
+    def finditer(self, text: _Text) -> Iterator[re.Match[str]]:
+        if text.folded is not None:
+            return self.fast.finditer(text.folded)
+        return self.slow.finditer(text.original)
+
+
+Finder = Callable[[_Text], Iterator[Span]]
+
+
+@dataclass(frozen=True, slots=True)
+class _RegexFinder:
+    """Masks group `group` of every match of `pattern` as `kind`, when `accept` (if given) agrees."""
+
+    kind: str
+    pattern: re.Pattern[str] | _CaselessPattern
+    group: int | str = 0
+    accept: Callable[[str], bool] | None = None
+
+    def __call__(self, text: _Text) -> Iterator[Span]:
+        matches = (
+            self.pattern.finditer(text)
+            if isinstance(self.pattern, _CaselessPattern)
+            else self.pattern.finditer(text.original)
+        )
+        for match in matches:
+            start, end = match.span(self.group)
+            if start < end and (self.accept is None or self.accept(text.original[start:end])):
+                yield start, end, self.kind
+
+
+# --- PEM private keys and their base64 bodies ---------------------------------------------------------------
+
+_PEM_PRIVATE_KEY = re.compile(
+    r"-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:[\s\S]{1,16384}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+    r"|(?:(?:\\[rn]|\s){1,4}[A-Za-z0-9+/=]{16,80}){0,400})"
+)
+_BASE64_LINE = re.compile(r"(?m)^[ \t]{0,16}([A-Za-z0-9+/]{60,76}={0,2})\r?$")
+
+
+def _looks_random_base64(value: str) -> bool:
+    """PEM body lines mix upper case, lower case and digits; hex digests and long words do not."""
+    return (
+        any(char.isupper() for char in value)
+        and any(char.islower() for char in value)
+        and any(char.isdigit() for char in value)
+    )
+
+
+# --- Provider tokens with a recognisable prefix --------------------------------------------------------------
+
+_PREFIXED_TOKENS: tuple[tuple[str, str], ...] = (
+    ("JWT", r"eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,4096}"),
+    (
+        "AWS_ACCESS_KEY",
+        r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}",
+    ),
+    ("GITHUB_TOKEN", r"gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"),
+    ("GITLAB_TOKEN", r"gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|oas|agent)-[A-Za-z0-9_-]{20,255}"),
+    ("SLACK_TOKEN", r"xox[abposre]-[A-Za-z0-9-]{10,255}|xapp-[0-9]-[A-Za-z0-9-]{10,255}"),
+    ("SLACK_WEBHOOK", r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/+-]{10,255})"),
+    ("STRIPE_KEY", r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}|whsec_[A-Za-z0-9+/=]{24,255}"),
+    ("ANTHROPIC_KEY", r"sk-ant-[A-Za-z0-9_-]{20,255}"),
+    ("OPENAI_KEY", r"sk-(?<![A-Za-z0-9_-]sk-)[A-Za-z0-9_-]{20,255}"),
+    ("GCP_API_KEY", r"AIza[0-9A-Za-z_-]{35}"),
+    ("GCP_CLIENT_SECRET", r"GOCSPX-[A-Za-z0-9_-]{28}"),
+    ("GCP_TOKEN", r"ya29\.[A-Za-z0-9_-]{20,2048}|1//0[A-Za-z0-9_-]{30,512}"),
+    ("AZURE_KEY", r"(?:AccountKey|SharedAccessKey|sig)=(?P<value>[A-Za-z0-9+/%=]{16,1024})"),
+    ("API_TOKEN", r"npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{34}"),
+)
+
+
+def _prefixed_token_finders() -> tuple[_RegexFinder, ...]:
+    finders = []
+    for kind, source in _PREFIXED_TOKENS:
+        pattern = re.compile(source)
+        finders.append(_RegexFinder(kind, pattern, "value" if "value" in pattern.groupindex else 0))
+    return tuple(finders)
+
+
+# --- HTTP credentials ------------------------------------------------------------------------------------------
+
+_AUTHORIZATION_HEADER = _CaselessPattern(
+    r"authorization(?:\\?[\"'])?[ \t]{0,4}[:=][ \t]{0,4}(?:\\?[\"'])?"
+    r"(?:(?:bearer|basic|token|digest|negotiate|apikey|sso-key|key|mac|hawk|aws4-hmac-sha256)[ \t]{1,4})?"
+    r"(?P<value>[^\s\"',;\\]{4,4096})"
+)
+_BEARER_TOKEN = _CaselessPattern(r"bearer[ \t]{1,4}(?P<value>[a-z0-9._~+/-]{8,4096}=*)")
+_COOKIE_HEADER = _CaselessPattern(r"cookie(?:\\?[\"'])?[ \t]{0,4}:[ \t]{0,4}(?:\\?\")?(?P<value>[^\r\n\"\\]{1,4096})")
+
+
+def _looks_like_token(value: str) -> bool:
+    """After 'Bearer', a real token has a digit or symbol or is long; 'Bearer authentication' is prose."""
+    return len(value) >= 24 or any(not char.isalpha() for char in value)
+
+
+# --- Credentials in URLs (and so in database/broker connection strings) ---------------------------------------
+
+_URL_PASSWORD = re.compile(
+    r"://[^\s:/?#@\"'<>]{0,256}:"
+    r"(?:(?P<value>[^\s/?#\"'<>]{1,256})@|(?![0-9]{1,5}/)(?P<slashed>[^\s?#\"'<>]{1,256})@)"
+)
+
+
+def _url_passwords(text: _Text) -> Iterator[Span]:
+    """`scheme://user:pass@host`: only the password is masked; user and host stay for the LLM."""
+    for match in _URL_PASSWORD.finditer(text.original):
+        start, end = match.span(match.lastgroup or 0)
+        yield start, end, "PASSWORD"
+
+
+# --- key=value, key: value, "key": "value", <key>value</key>, --key value ------------------------------------
+
+_STRONG_KEYWORDS = (
+    r"pass(?:word|wd|phrase)|secret|credentials?|api[_-]?keys?|access[_-]?keys?|private[_-]?keys?"
+    r"|account[_-]?key|shared[_-]?access[_-]?key"
+)
+"""Secret-looking anywhere inside a key (`db_password`, `MYSQL_ROOT_PASSWORD`, `xApiKey`)."""
+
+_WEAK_KEYWORDS = frozenset({"pass", "pwd", "token", "auth"})
+"""Secret-looking only as a whole key component (`auth_token`, `authToken`), not in `bypass` or `author`."""
+
+_QUOTED_OR_BARE_VALUE = (
+    r"(?:\"(?P<dq>(?:[^\"\\\r\n]|\\.){1,2048})\"|'(?P<sq>(?:[^'\\\r\n]|\\.){1,2048})'"
+    r"|(?:\\[\"'])?(?P<bare>(?:[^\s\"'`,;&\\]|\\(?![\"'])){1,2048}))"
+)
+_KEY_VALUE = _CaselessPattern(
+    r"(?P<keyword>" + _STRONG_KEYWORDS + r"|pass|pwd|token|auth)(?P<rest>[\w.-]{0,40}?)"
+    r"(?:\\?[\"'])?[ \t]{0,4}(?:=>|:=|[:=])[ \t]{0,4}" + _QUOTED_OR_BARE_VALUE
+)
+_XML_ELEMENT = _CaselessPattern(
+    r"<(?P<key>[\w:.-]{0,40}?(?:" + _STRONG_KEYWORDS + r"|token)[\w.-]{0,20})>(?P<value>[^<]{1,2048})</"
+)
+_CLI_FLAG = _CaselessPattern(
+    r"--(?P<key>[\w-]{0,30}?(?:" + _STRONG_KEYWORDS + r"|token)[\w-]{0,20})[ \t]{1,4}"
+    r"(?:\"(?P<dq>[^\"\r\n]{1,1024})\"|'(?P<sq>[^'\r\n]{1,1024})'|(?P<bare>[^\s\"'-][^\s\"']{0,1023}))"
+)
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,64}\Z")
+_KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_NOT_SECRET_KEY_ENDINGS = frozenset(
+    {
+        "at", "changed", "count", "created", "dir", "enabled", "endpoint", "env", "expiration", "expires",
+        "expiry", "field", "file", "format", "header", "hint", "label", "len", "length", "limit", "location",
+        "manager", "max", "method", "min", "mode", "name", "namespace", "path", "policy", "prompt",
+        "provider", "required", "reset", "rotation", "scheme", "size", "source", "store", "strategy", "time",
+        "ttl", "type", "updated", "uri", "url", "usage", "used", "valid", "var", "version",
+    }
+)  # fmt: skip
+_NOT_A_SECRET_VALUE = re.compile(
+    r"(?i)null|none|nil|true|false|undefined|redacted|\[redacted\]|\[filtered\]|\*+|x{3,}|•+|[\[{(]"
+    r"|\$\{[^}]{0,200}\}|\{\{.{0,200}\}\}|%s"
+)
+_SHORT_INTEGER = re.compile(r"[0-9]{1,7}")
+
+
+def _key_kind(key: str) -> str | None:
+    """PASSWORD, AWS_SECRET_KEY or SECRET for a secret-looking key; None when its last word says otherwise."""
+    words = _KEY_WORDS.findall(key)
+    if not words or words[-1].lower() in _NOT_SECRET_KEY_ENDINGS:
+        return None
+    lowered = key.lower()
+    if "pass" in lowered or "pwd" in lowered:
+        return "PASSWORD"
+    if "secret" in lowered and ("aws" in lowered or "access" in lowered):
+        return "AWS_SECRET_KEY"
+    return "SECRET"
+
+
+def _value_is_secret(kind: str, value: str) -> bool:
+    """Skip values that carry no secret (`null`, `***`, `${DB_PASSWORD}`, `max_tokens=100`)."""
+    if _NOT_A_SECRET_VALUE.fullmatch(value):
+        return False
+    return kind == "PASSWORD" or not _SHORT_INTEGER.fullmatch(value)
+
+
+def _is_word_boundary(before: str, after: str) -> bool:
+    """True between `_`/`.`/`-`/digits and letters, at the ends of the key, and at camelCase humps."""
+    if not before or not after or not before.isalpha() or not after.isalpha():
+        return True
+    return before.islower() and after.isupper()
+
+
+def _weak_keyword_stands_alone(original: str, key_start: int, keyword_start: int, keyword_end: int) -> bool:
+    before = original[keyword_start - 1] if keyword_start > key_start else ""
+    after = original[keyword_end] if keyword_end < len(original) else ""
+    return _is_word_boundary(before, original[keyword_start]) and _is_word_boundary(
+        original[keyword_end - 1], after
+    )
+
+
+def _key_values(text: _Text) -> Iterator[Span]:
+    """Mask only the value of a secret-looking key; the key stays so the LLM knows what was there."""
+    original = text.original
+    pos = 0
+    while (match := _KEY_VALUE.search(text, pos)) is not None:
+        keyword_start, keyword_end = match.span("keyword")
+        key_start = _KEY_PREFIX.search(original, max(0, keyword_start - 64), keyword_start).start()
+        kind = _key_kind(original[key_start : match.end("rest")])
+        if match["keyword"].lower() in _WEAK_KEYWORDS and not _weak_keyword_stands_alone(
+            original, key_start, keyword_start, keyword_end
+        ):
+            kind = None
+        start, end = match.span(match.lastgroup or 0)
+        if kind is None or not _value_is_secret(kind, original[start:end]):
+            pos = keyword_end
+            continue
+        yield start, end, kind
+        pos = match.end()
+
+
+def _keyed_values(pattern: _CaselessPattern) -> Finder:
+    """Finder for forms where the regex already captured the whole key (XML elements, CLI flags)."""
+
+    def find(text: _Text) -> Iterator[Span]:
+        for match in pattern.finditer(text):
+            kind = _key_kind(text.original[slice(*match.span("key"))])
+            start, end = match.span(match.lastgroup or 0)
+            if kind is not None and _value_is_secret(kind, text.original[start:end]):
+                yield start, end, kind
+
+    return find
+
+
+# --- Email addresses ------------------------------------------------------------------------------------------
+
+_EMAIL_DOMAIN = re.compile(r"@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])")
+_EMAIL_LOCAL_PART = re.compile(r"[A-Za-z0-9._%+-]{1,64}\Z")
+_URL_USERINFO_END = re.compile(r"://[^\s:/?#@\"'<>]{0,256}:\Z")
+
+
+def _emails(text: _Text) -> Iterator[Span]:
+    """Anchored on '@' (found at memchr speed) and extended leftwards, rather than tried at every letter."""
+    original = text.original
+    for domain in _EMAIL_DOMAIN.finditer(original):
+        at = domain.start()
+        local = _EMAIL_LOCAL_PART.search(original, max(0, at - 64), at)
+        if local is None:
+            continue
+        start = local.start()
+        if start and original[start - 1] == ":" and _URL_USERINFO_END.search(original, max(0, start - 300), start):
+            continue  # `scheme://user:pass@host`: the password finder owns it, the host stays
+        yield start, domain.end(), "EMAIL"
+
+
+# --- IPv6 addresses -------------------------------------------------------------------------------------------
+
+_IPV6_TRIGGER = re.compile(r":(?::|(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f])")
+_IPV6_LEFT_PART = re.compile(r"[0-9A-Fa-f:]{0,39}\Z")
+_IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:]{2,39}(?:(?<=:)[0-9]{1,3}(?:\.[0-9]{1,3}){3})?")
+
+
+def _ipv6_value(candidate: str) -> str | None:
+    """The longest prefix of `candidate` that is a worth-masking IPv6 address (digits, not :: or ::1)."""
+    for value in (candidate, candidate.rstrip(":")):
+        try:
+            address = ipaddress.IPv6Address(value)
+        except ValueError:
+            continue
+        if address.is_loopback or address.is_unspecified or not any(char.isdigit() for char in value):
+            return None
+        return value
+    return None
+
+
+def _is_glued(char: str) -> bool:
+    return char.isalnum() or char in "_.:"
+
+
+def _ipv6_addresses(text: _Text) -> Iterator[Span]:
+    """Triggered only by '::' or seven colons, so timestamps and MAC addresses cost almost nothing."""
+    original = text.original
+    pos = 0
+    while (trigger := _IPV6_TRIGGER.search(original, pos)) is not None:
+        pos = trigger.end()
+        start = _IPV6_LEFT_PART.search(original, max(0, trigger.start() - 39), trigger.start()).start()
+        if start and _is_glued(original[start - 1]):
+            continue
+        candidate = _IPV6_CANDIDATE.match(original, start)
+        value = _ipv6_value(candidate[0]) if candidate else None
+        if value is None:
+            continue
+        end = start + len(value)
+        if end < len(original) and (original[end].isalnum() or original[end] == "_"):
+            continue
+        yield start, end, "IP_ADDRESS"
+        pos = end
+
+
+# --- IPv4 addresses, card numbers and US SSNs: one scan over the digits ----------------------------------------
+
+_DIGIT_RUNS = re.compile(
+    r"[0-9](?<![\w.][0-9])(?:"
+    r"(?P<ipv4>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9]|\.[0-9])"
+    r"|(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?!\w|-[0-9])"
+    r"|(?P<card>[0-9]{12,18}"
+    r"|[0-9]{3}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
+    r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5})(?!\w|[.-][0-9])"
+    r")"
+)
+_CARD_NETWORKS = re.compile(
+    r"(?P<visa>4)|(?P<amex>3[47])|(?P<mastercard>5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720))"
+    r"|(?P<discover>6(?:011|4[4-9]|5|2))|(?P<jcb>35)|(?P<diners>3(?:0[0-5]|[689]))"
+)
+_CARD_LENGTHS = {
+    "visa": frozenset({13, 16, 19}),
+    "amex": frozenset({15}),
+    "mastercard": frozenset({16}),
+    "discover": frozenset(range(16, 20)),
+    "jcb": frozenset(range(16, 20)),
+    "diners": frozenset(range(14, 20)),
+}
+_UNMASKED_FIRST_OCTETS = frozenset({0, 127, 255})
+
+
+def _passes_luhn(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = ord(char) - 48
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _is_card_number(value: str) -> bool:
+    """Network prefix, length and Luhn: ordinary 13-19 digit ids and epoch-millis timestamps fail."""
+    digits = value.replace(" ", "").replace("-", "")
+    network = _CARD_NETWORKS.match(digits)
+    return bool(network) and len(digits) in _CARD_LENGTHS[network.lastgroup or ""] and _passes_luhn(digits)
+
+
+def _is_ssn(value: str) -> bool:
+    area, group, serial = value.split("-")
+    return area not in {"000", "666"} and area[0] != "9" and group != "00" and serial != "0000"
+
+
+def _is_worth_masking_ipv4(value: str) -> bool:
+    octets = [int(octet) for octet in value.split(".")]
+    return max(octets) <= 255 and octets[0] not in _UNMASKED_FIRST_OCTETS
+
+
+def _digit_runs(text: _Text) -> Iterator[Span]:
+    original = text.original
+    for match in _DIGIT_RUNS.finditer(original):
+        start, end = match.span()
+        value = original[start:end]
+        kind = match.lastgroup if match.lastgroup not in {"sep", "amex_sep"} else "card"
+        if kind == "ipv4" and _is_worth_masking_ipv4(value):
+            yield start, end, "IP_ADDRESS"
+        elif start and original[start - 1] in "+-":
+            continue
+        elif kind == "ssn" and _is_ssn(value):
+            yield start, end, "SSN"
+        elif kind == "card" and _is_card_number(value):
+            yield start, end, "CREDIT_CARD"
+
+
+# --- All finders, most specific first ------------------------------------------------------------------------
+
+_FINDERS: tuple[Finder, ...] = (
+    _RegexFinder("PRIVATE_KEY", _PEM_PRIVATE_KEY),
+    *_prefixed_token_finders(),
+    _RegexFinder("AUTH_TOKEN", _AUTHORIZATION_HEADER, "value"),
+    _RegexFinder("AUTH_TOKEN", _BEARER_TOKEN, "value", _looks_like_token),
+    _RegexFinder("COOKIE", _COOKIE_HEADER, "value"),
+    _url_passwords,
+    _key_values,
+    _keyed_values(_XML_ELEMENT),
+    _keyed_values(_CLI_FLAG),
+    _RegexFinder("BASE64_BLOB", _BASE64_LINE, 1, _looks_random_base64),
+    _emails,
+    _ipv6_addresses,
+    _digit_runs,
+    _RegexFinder("LITERAL", PLACEHOLDER_PATTERN),
+)
+
+
+def find_spans(text: str) -> list[Span]:
+    """Sorted, non-overlapping spans of `text` to mask, with the kind each one is masked as."""
+    scanned = _Text(text)
+    hits = [
+        (start, priority, end, kind)
+        for priority, finder in enumerate(_FINDERS)
+        for start, end, kind in finder(scanned)
+    ]
+    return _resolve_overlaps(text, hits)
+
+
+def _resolve_overlaps(text: str, hits: list[tuple[int, int, int, str]]) -> list[Span]:
+    """Group overlapping hits into clusters; almost every cluster is a single hit and costs nothing."""
+    spans: list[Span] = []
+    cluster: list[tuple[int, int, int, str]] = []
+    cluster_end = -1
+    for hit in sorted(hits):
+        if cluster and hit[0] >= cluster_end:
+            spans.extend(_resolve_cluster(text, cluster))
+            cluster = []
+        cluster_end = max(cluster_end, hit[2]) if cluster else hit[2]
+        cluster.append(hit)
+    if cluster:
+        spans.extend(_resolve_cluster(text, cluster))
+    return spans
+
+
+def _resolve_cluster(text: str, cluster: list[tuple[int, int, int, str]]) -> list[Span]:
+    """Higher priority wins; the uncovered rest of a lower-priority hit is masked in pieces, not dropped."""
+    if len(cluster) == 1:
+        start, _, end, kind = cluster[0]
+        return [(start, end, kind)]
+    taken: list[Span] = []
+    for start, _, end, kind in sorted(cluster, key=lambda hit: hit[1]):
+        taken.extend(
+            (gap_start, gap_end, kind)
+            for gap_start, gap_end in _uncovered(start, end, taken)
+            if any(char.isalnum() for char in text[gap_start:gap_end])
+        )
+    return sorted(taken)
+
+
+def _uncovered(start: int, end: int, taken: list[Span]) -> Iterator[tuple[int, int]]:
+    cursor = start
+    for taken_start, taken_end, _ in sorted(taken):
+        if taken_end <= cursor or taken_start >= end:
+            continue
+        if taken_start > cursor:
+            yield cursor, taken_start
+        cursor = max(cursor, taken_end)
+    if cursor < end:
+        yield cursor, end
+
+
+# --- Placeholders ---------------------------------------------------------------------------------------------
+
+
+class _MaskIndex:
+    """The reverse view of one mask_map (value -> placeholder, next number per kind), kept in step with it."""
+
+    def __init__(self, mask_map: dict[str, str]) -> None:
+        self.mask_map = mask_map
+        self.by_value: dict[str, str] = {}
+        self.next_number: dict[str, int] = {}
+        for placeholder, original in mask_map.items():
+            self.by_value.setdefault(original, placeholder)
+            parsed = PLACEHOLDER_PATTERN.fullmatch(placeholder)
+            if parsed:
+                kind, number = parsed[1], int(parsed[2])
+                self.next_number[kind] = max(self.next_number.get(kind, 1), number + 1)
+        self.size = len(mask_map)
+
+    def is_current_for(self, mask_map: dict[str, str]) -> bool:
+        return self.mask_map is mask_map and self.size == len(mask_map)
+
+    def placeholder_for(self, kind: str, value: str) -> str:
+        known = self.by_value.get(value)
+        if known is not None and self.mask_map.get(known) == value:
+            return known
+        number = self.next_number.get(kind, 1)
+        while (placeholder := f"<{kind}_{number}>") in self.mask_map:
+            number += 1
+        self.next_number[kind] = number + 1
+        self.mask_map[placeholder] = value
+        self.by_value[value] = placeholder
+        self.size = len(self.mask_map)
+        return placeholder
+
+
+def _apply_masks(text: str, spans: list[Span], index: _MaskIndex) -> str:
+    parts: list[str] = []
+    cursor = 0
+    for start, end, kind in spans:
+        parts.append(text[cursor:start])
+        parts.append(index.placeholder_for(kind, text[start:end]))
+        cursor = end
+    parts.append(text[cursor:])
+    return "".join(parts)
+
+
+class Sanitizer:
+    """`ISanitizer` over the module's precompiled patterns: free to construct, safe to share across threads.
+
+    The reverse index of the last few maps is cached (by identity and size) so sanitizing a large log line by
+    line with one map does not rebuild it on every call.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._indexes: OrderedDict[int, _MaskIndex] = OrderedDict()
+
+    def sanitize(self, text: str, mask_map: dict[str, str]) -> str:
+        spans = find_spans(text)
+        if not spans:
+            return text
+        with self._lock:
+            return _apply_masks(text, spans, self._index_for(mask_map))
+
+    def restore(self, text: str, mask_map: dict[str, str]) -> str:
+        if not mask_map or "<" not in text:
+            return text
+        return PLACEHOLDER_PATTERN.sub(lambda match: mask_map.get(match[0], match[0]), text)
+
+    def _index_for(self, mask_map: dict[str, str]) -> _MaskIndex:
+        index = self._indexes.get(id(mask_map))
+        if index is None or not index.is_current_for(mask_map):
+            index = _MaskIndex(mask_map)
+            self._indexes[id(mask_map)] = index
+        self._indexes.move_to_end(id(mask_map))
+        while len(self._indexes) > _CACHED_MAPS:
+            self._indexes.popitem(last=False)
+        return index
+
+
+def redact(text: str) -> str:
+    """One-way masking for logs and traces: placeholders are numbered per call and the originals dropped."""
+    spans = find_spans(text)
+    return _apply_masks(text, spans, _MaskIndex({})) if spans else text

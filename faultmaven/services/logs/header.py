@@ -1,0 +1,403 @@
+"""Detect and strip log line headers (timestamp, level, pid, thread, component) with no per-system setup.
+
+A sample of lines is scanned into fields (timestamps of many formats, bracketed groups, plain tokens); the
+columns that behave like header fields across the sample become a `HeaderSchema`, compiled once into a
+single regex so that applying it costs one `match` per line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+_MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+_MONTH_NUMBER = {name.lower(): index for index, name in enumerate(_MONTHS.split("|"), start=1)}
+_DAYS = "Mon|Tue|Wed|Thu|Fri|Sat|Sun"
+_TIME = r"(?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})(?:[.,](?P<f>\d{1,9}))?"
+_END = r"(?=[\s\]|]|$)"
+
+
+@dataclass(frozen=True)
+class TimestampFormat:
+    """One timestamp layout; `rank` orders precision so the best of several header timestamps is kept."""
+
+    name: str
+    pattern: str
+    rank: int
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return _compiled(self.pattern + _END)
+
+    @property
+    def bare(self) -> str:
+        """The pattern without named groups, to embed in a larger regex."""
+        return re.sub(r"\(\?P<\w+>", "(?:", self.pattern)
+
+
+TIMESTAMP_FORMATS: tuple[TimestampFormat, ...] = (
+    TimestampFormat(
+        "iso8601",
+        r"(?P<Y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})[T ]" + _TIME + r"(?P<tz>Z|[+-]\d{2}:?\d{2})?",
+        5,
+    ),
+    TimestampFormat(
+        "dashed", r"(?P<Y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})-(?P<H>\d{2})\.(?P<M>\d{2})\.(?P<S>\d{2})"
+        r"(?:\.(?P<f>\d{1,9}))?", 5,
+    ),
+    TimestampFormat("slashed", r"(?P<Y>\d{4})/(?P<mo>\d{2})/(?P<d>\d{2})[ T:]" + _TIME, 5),
+    TimestampFormat("short_slashed", r"(?P<y>\d{2})/(?P<mo>\d{2})/(?P<d>\d{2}) " + _TIME, 5),
+    TimestampFormat(
+        "ctime", rf"(?:{_DAYS}) (?P<mon>{_MONTHS}) +(?P<d>\d{{1,2}}) " + _TIME + r" (?P<Y>\d{4})", 5,
+    ),
+    TimestampFormat(
+        "common_log", rf"(?P<d>\d{{2}})/(?P<mon>{_MONTHS})/(?P<Y>\d{{4}}):" + _TIME
+        + r"(?: (?P<tz>[+-]\d{4}))?", 5,
+    ),
+    TimestampFormat("syslog", rf"(?P<mon>{_MONTHS}) +(?P<d>\d{{1,2}}) " + _TIME + r"(?: (?P<Y>\d{4}))?", 4),
+    TimestampFormat(
+        "compact", r"(?P<y>\d{2})(?P<mo>[01]\d)(?P<d>[0-3]\d) (?P<H>[0-2]\d)(?P<M>[0-5]\d)(?P<S>[0-5]\d)", 4,
+    ),
+    TimestampFormat("month_day", r"(?P<mo>\d{2})-(?P<d>\d{2}) " + _TIME, 4),
+    TimestampFormat("epoch_millis", r"(?P<ms>1\d{12})", 3),
+    TimestampFormat("epoch", r"(?P<epoch>1\d{9})(?:\.(?P<f>\d{1,9}))?", 3),
+    TimestampFormat("date", r"(?P<Y>\d{4})[-./](?P<mo>\d{2})[-./](?P<d>\d{2})", 2),
+    TimestampFormat("time", _TIME, 1),
+)
+
+_LEVEL_ALIASES = {
+    "TRACE": "TRACE", "FINEST": "TRACE", "FINER": "TRACE", "V": "TRACE",
+    "DEBUG": "DEBUG", "FINE": "DEBUG", "D": "DEBUG",
+    "INFO": "INFO", "NOTICE": "INFO", "I": "INFO",
+    "WARN": "WARNING", "WARNING": "WARNING", "W": "WARNING",
+    "ERROR": "ERROR", "ERR": "ERROR", "SEVERE": "ERROR", "FAILURE": "ERROR", "E": "ERROR",
+    "CRITICAL": "CRITICAL", "CRIT": "CRITICAL", "FATAL": "CRITICAL", "ALERT": "CRITICAL",
+    "EMERG": "CRITICAL", "PANIC": "CRITICAL", "F": "CRITICAL",
+}
+LEVEL_SEVERITY = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARNING": 3, "ERROR": 4, "CRITICAL": 5}
+_LEVEL_WORDS = "|".join(sorted((name for name in _LEVEL_ALIASES if len(name) > 1), key=len, reverse=True))
+_LEVEL_TOKEN = re.compile(rf"\[?(?:{_LEVEL_WORDS})\]?:?|[VDIWEF]", re.IGNORECASE)
+_BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
+_COMPONENT = r"(?P<component>\S*?[^\s:]):"
+_SAMPLE_SIZE = 500
+_MAX_FIELDS = 10
+_SHARE = 0.8
+
+
+def _compiled(pattern: str, cache: dict[str, re.Pattern[str]] = {}) -> re.Pattern[str]:  # noqa: B006
+    """Compile once per pattern; the shared default dict is a deliberate module-level cache."""
+    if pattern not in cache:
+        cache[pattern] = re.compile(pattern)
+    return cache[pattern]
+
+
+def normalize_level(token: str | None) -> str | None:
+    """Map the many spellings of a level (`[notice]`, `WARN`, `E`, `SEVERE`) to six canonical ones."""
+    if not token:
+        return None
+    return _LEVEL_ALIASES.get(token.strip("[]:").upper())
+
+
+@dataclass(frozen=True)
+class Field:
+    """One header candidate: its text, kind (T, L, B, N, D, C or W) and timestamp format if any."""
+
+    text: str
+    kind: str
+    fmt: TimestampFormat | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """One inferred header column; `optional` columns may be absent on a given line."""
+
+    kind: str
+    fmt: TimestampFormat | None = None
+    bracketed: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedLine:
+    """A line split into header fields and message body; `has_header` is False for continuation lines."""
+
+    body: str
+    timestamp: datetime | None = None
+    level: str | None = None
+    component: str | None = None
+    has_header: bool = False
+
+
+def _match_timestamp(line: str, pos: int) -> tuple[TimestampFormat, int] | None:
+    for fmt in TIMESTAMP_FORMATS:
+        match = fmt.regex.match(line, pos)
+        if match and _timestamp_from_match(match, 2000) is not None:
+            return fmt, match.end()
+    return None
+
+
+def _bracket_end(line: str, pos: int) -> int:
+    """Index after the `]` closing the bracket at `pos` (nesting allowed), or -1."""
+    depth = 0
+    for index in range(pos, len(line)):
+        char = line[index]
+        if char == "[":
+            depth += 1
+        elif char == "]":
+            depth -= 1
+            if depth == 0:
+                return index + 1
+    return -1
+
+
+def _classify_token(token: str) -> str:
+    if _LEVEL_TOKEN.fullmatch(token):
+        return "L"
+    if token.isdigit():
+        return "N"
+    if token == "-":
+        return "D"
+    if len(token) > 1 and token.endswith(":") and not token.endswith("::"):
+        return "C"
+    return "W"
+
+
+def _bracket_field(text: str) -> Field:
+    inner = text[1:-1]
+    if _LEVEL_TOKEN.fullmatch(inner):
+        return Field(text, "L")
+    stamp = _match_timestamp(inner, 0)
+    if stamp and stamp[1] == len(inner):
+        return Field(text, "T", stamp[0])
+    return Field(text, "B")
+
+
+def scan_fields(line: str, limit: int = _MAX_FIELDS) -> list[Field]:
+    """Split the start of a line into header candidate fields."""
+    fields: list[Field] = []
+    pos, size = 0, len(line)
+    while len(fields) < limit:
+        while pos < size and line[pos].isspace():
+            pos += 1
+        if pos >= size:
+            break
+        stamp = _match_timestamp(line, pos)
+        if stamp:
+            fields.append(Field(line[pos:stamp[1]], "T", stamp[0]))
+            pos = stamp[1]
+            continue
+        end = _bracket_end(line, pos) if line[pos] == "[" else -1
+        if end > 0 and (end == size or line[end].isspace()):
+            fields.append(_bracket_field(line[pos:end]))
+            pos = end
+            continue
+        end = pos
+        while end < size and not line[end].isspace():
+            end += 1
+        fields.append(Field(line[pos:end], _classify_token(line[pos:end])))
+        pos = end
+    return fields
+
+
+def _share(rows: Sequence[list[Field]], index: int, kind: str) -> float:
+    if not rows:
+        return 0.0
+    return sum(1 for row in rows if len(row) > index and row[index].kind == kind) / len(rows)
+
+
+def _dominant_format(rows: Sequence[list[Field]], index: int) -> TimestampFormat | None:
+    formats = Counter(row[index].fmt for row in rows if len(row) > index and row[index].kind == "T")
+    return formats.most_common(1)[0][0] if formats else None
+
+
+def _prefix_column(rows: Sequence[list[Field]], index: int) -> Column:
+    if _share(rows, index, "T") >= _SHARE:
+        fmt = _dominant_format(rows, index)
+        bracketed = sum(1 for row in rows if row[index].text.startswith("[")) > len(rows) / 2
+        return Column("T", fmt, bracketed)
+    if _share(rows, index, "B") >= _SHARE:
+        return Column("B")
+    return Column("W")
+
+
+def _first_index(rows: Sequence[list[Field]], kind: str) -> int | None:
+    for index in range(_MAX_FIELDS - 1):
+        if _share(rows, index, kind) >= _SHARE:
+            return index
+    return None
+
+
+def _trailing_columns(rows: Sequence[list[Field]], start: int) -> list[Column]:
+    """Thread brackets, `-` separators and a `component:` that follow the level on most lines."""
+    columns: list[Column] = []
+    for index in range(start, _MAX_FIELDS - 1):
+        kind = next((k for k in ("B", "D", "C") if _share(rows, index, k) >= _SHARE), None)
+        if kind is None:
+            break
+        columns.append(Column(kind, optional=True))
+        if kind == "C":
+            break
+    return columns
+
+
+def _header_rows(lines: Iterable[str]) -> list[list[Field]]:
+    """Sample rows sharing the dominant first-field kind (a header-like kind if a quarter of rows have it),
+    so that continuation lines such as stack traces drop out."""
+    rows = [fields for fields in (scan_fields(line) for line in lines) if len(fields) > 1]
+    if not rows:
+        return []
+    kinds = Counter(row[0].kind for row in rows)
+    header_kinds = [kind for kind, count in kinds.most_common() if kind in "TBLDN" and count >= len(rows) / 4]
+    first_kind = header_kinds[0] if header_kinds else kinds.most_common(1)[0][0]
+    return [row for row in rows if row[0].kind == first_kind]
+
+
+def infer_columns(lines: Iterable[str]) -> list[Column]:
+    """Header columns shared by most sample lines: up to a level column, else up to a `component:`."""
+    rows = _header_rows(lines)
+    level_index = _first_index(rows, "L")
+    if level_index is not None:
+        columns = [_prefix_column(rows, index) for index in range(level_index)]
+        return [*columns, Column("L"), *_trailing_columns(rows, level_index + 1)]
+    component_index = _first_index(rows, "C")
+    if component_index is not None and component_index <= 5:
+        columns = [_prefix_column(rows, index) for index in range(component_index)]
+        if any(column.kind == "T" for column in columns):
+            return [*columns, Column("C", optional=True)]
+    columns = []
+    for index in range(_MAX_FIELDS - 1):
+        column = _prefix_column(rows, index)
+        if column.kind == "W":
+            break
+        columns.append(column)
+    has_time = any(column.kind == "T" for column in columns)
+    return [*columns, *_trailing_columns(rows, len(columns))] if has_time else []
+
+
+def _column_pattern(column: Column, capture_time: bool) -> str:
+    if column.kind == "T" and column.fmt is not None:
+        stamp = f"(?P<ts>{column.fmt.bare})" if capture_time else f"(?:{column.fmt.bare})"
+        return rf"\[{stamp}\]" if column.bracketed else stamp
+    if column.kind == "L":
+        return rf"\[?(?P<level>(?i:{_LEVEL_WORDS})|[VDIWEF])\]?:?"
+    if column.kind == "B":
+        return _BRACKET
+    if column.kind == "D":
+        return "-"
+    if column.kind == "C":
+        return _COMPONENT
+    return r"\S+"
+
+
+class HeaderSchema:
+    """An inferred header layout, compiled to one regex; `parse` splits any line of the same log."""
+
+    def __init__(self, columns: Sequence[Column], default_year: int | None = None) -> None:
+        self.columns = tuple(columns)
+        self.default_year = default_year or datetime.now().year
+        stamps = [column for column in self.columns if column.kind == "T" and column.fmt is not None]
+        self.time_format = max(stamps, key=lambda column: column.fmt.rank).fmt if stamps else None  # type: ignore[union-attr]
+        self.regex = re.compile(self._pattern()) if self.columns else None
+        self._time_cache: dict[str, datetime | None] = {}
+
+    def _pattern(self) -> str:
+        parts: list[str] = []
+        captured = False
+        for column in self.columns:
+            capture = not captured and column.fmt is self.time_format and column.kind == "T"
+            captured = captured or capture
+            piece = _column_pattern(column, capture)
+            separator = r"\s+" if parts else ""
+            parts.append(f"(?:{separator}{piece})?" if column.optional else separator + piece)
+        return "^" + "".join(parts) + r"(?:\s+|$)(?P<body>.*)$"
+
+    @property
+    def describe(self) -> str:
+        """Readable layout such as `T(iso8601) L B C?`, for logs and debugging."""
+        names = [
+            (f"T({column.fmt.name})" if column.fmt else column.kind) + ("?" if column.optional else "")
+            for column in self.columns
+        ]
+        return " ".join(names) or "(no header)"
+
+    def parse(self, line: str) -> ParsedLine:
+        """Split one line; lines that do not fit the header are returned whole as body."""
+        line = line.rstrip("\r\n")
+        match = self.regex.match(line) if self.regex else None
+        if match is None:
+            return ParsedLine(body=line.strip())
+        groups = match.groupdict()
+        return ParsedLine(
+            body=groups["body"].strip(),
+            timestamp=self._timestamp(groups.get("ts")),
+            level=normalize_level(groups.get("level")),
+            component=groups.get("component"),
+            has_header=True,
+        )
+
+    def _timestamp(self, text: str | None) -> datetime | None:
+        if text is None or self.time_format is None:
+            return None
+        cache = self._time_cache
+        if text not in cache:
+            if len(cache) > 4096:
+                cache.clear()
+            match = self.time_format.regex.match(text)
+            cache[text] = _timestamp_from_match(match, self.default_year) if match else None
+        return cache[text]
+
+
+def _timestamp_from_match(match: re.Match[str], default_year: int) -> datetime | None:
+    """Build a naive UTC-or-local datetime from the named groups of a timestamp format."""
+    groups = match.groupdict()
+    try:
+        if groups.get("epoch") or groups.get("ms"):
+            seconds = int(groups["epoch"]) if groups.get("epoch") else int(groups["ms"]) / 1000
+            return datetime(1970, 1, 1) + timedelta(seconds=seconds, microseconds=_micros(groups.get("f")))
+        stamp = datetime(
+            _year(groups, default_year),
+            _month(groups),
+            int(groups.get("d") or 1),
+            int(groups.get("H") or 0),
+            int(groups.get("M") or 0),
+            int(groups.get("S") or 0),
+            _micros(groups.get("f")),
+        )
+    except (ValueError, OverflowError):
+        return None
+    return stamp - _utc_offset(groups.get("tz"))
+
+
+def _month(groups: dict[str, str | None]) -> int:
+    if groups.get("mo"):
+        return int(groups["mo"])  # type: ignore[arg-type]
+    return _MONTH_NUMBER.get((groups.get("mon") or "jan").lower(), 1)
+
+
+def _year(groups: dict[str, str | None], default_year: int) -> int:
+    if groups.get("Y"):
+        return int(groups["Y"])  # type: ignore[arg-type]
+    if groups.get("y"):
+        return 2000 + int(groups["y"])  # type: ignore[arg-type]
+    return default_year
+
+
+def _micros(fraction: str | None) -> int:
+    return int((fraction or "0")[:6].ljust(6, "0"))
+
+
+def _utc_offset(tz: str | None) -> timedelta:
+    if not tz or tz == "Z":
+        return timedelta(0)
+    digits = tz[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+    return offset if tz[0] == "+" else -offset
+
+
+def detect_header(sample: Iterable[str], default_year: int | None = None) -> HeaderSchema:
+    """Infer the header of a log from a sample of its lines (the first few hundred are enough)."""
+    lines = [line.rstrip("\r\n") for _, line in zip(range(_SAMPLE_SIZE), sample, strict=False)]
+    return HeaderSchema(infer_columns(lines), default_year)
