@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -15,7 +16,9 @@ app = typer.Typer(help="FaultMaven: AI troubleshooting copilot for SRE and DevOp
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their tokens (token auth mode).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+logs_app = typer.Typer(help="Log parsing and digests, offline.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+app.add_typer(logs_app, name="logs")
 
 
 def _is_loopback(host: str) -> bool:
@@ -142,6 +145,34 @@ def purge() -> None:
     """Delete cases past their retention and expired idempotency records now."""
     purged = _with_container(lambda container: container.purge_once())
     typer.echo(", ".join(f"{count} {name}" for name, count in purged.items()) + " purged")
+
+
+@logs_app.command("parse")
+def logs_parse() -> None:
+    """Read raw log lines on stdin; write each line's event template on stdout, in order."""
+    import sys
+
+    from faultmaven.services.logs import parse_stream
+
+    lines = (line.rstrip("\r\n") for line in sys.stdin)
+    sys.stdout.writelines(f"{template}\n" for template in parse_stream(lines))
+
+
+@logs_app.command("digest")
+def logs_digest(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Log file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the digest as JSON.")] = False,
+    max_chars: Annotated[int, typer.Option(help="Size budget of the Markdown digest.")] = 8000,
+) -> None:
+    """Print a compact digest of a log file: event templates, errors, bursts, time line."""
+    from rich.progress import Progress
+
+    from faultmaven.services.logs import digest_file, render_markdown
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task(f"digesting {path.name}", total=path.stat().st_size)
+        digest = digest_file(path, progress=lambda done: progress.update(task, completed=done))
+    typer.echo(digest.model_dump_json(indent=2) if as_json else render_markdown(digest, max_chars=max_chars))
 
 
 if __name__ == "__main__":

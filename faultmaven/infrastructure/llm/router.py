@@ -173,9 +173,10 @@ class _GuardedModel(WrapperModel):
             try:
                 return await self._attempt(messages, model_settings, model_request_parameters)
             except _AttemptFailed as failed:
-                delay = self._retry_delay(failed.failure, attempt)
-                if delay is None:
-                    raise self._give_up(failed.failure.kind, failed.failure.reason) from failed.__cause__
+                failure, cause = failed.failure, failed.__cause__
+            delay = self._retry_delay(failure, attempt)
+            if delay is None:
+                raise self._give_up(failure.kind, failure.reason) from cause
             await asyncio.sleep(delay)
             attempt += 1
 

@@ -104,7 +104,9 @@ _PEM_PRIVATE_KEY = re.compile(
     r"(?:[\s\S]{1,16384}?-----END[ A-Z0-9]{0,40}PRIVATE KEY(?: BLOCK)?-----"
     r"|(?:(?:\\[rn]|\s){1,4}[A-Za-z0-9+/=]{16,80}){0,400})"
 )
-_BASE64_LINE = re.compile(r"(?m)^[ \t]{0,16}([A-Za-z0-9+/]{60,76}={0,2})\r?$")
+_BASE64_LINE_BODY = r"[ \t]{0,16}(?P<value>[A-Za-z0-9+/]{60,76}={0,2})\r?(?=\n|\Z)"
+_BASE64_FIRST_LINE = re.compile(_BASE64_LINE_BODY)
+_BASE64_LINE = re.compile(r"\n" + _BASE64_LINE_BODY)  # a literal start scans ~5x faster than (?m)^
 
 
 def _looks_random_base64(value: str) -> bool:
@@ -116,9 +118,19 @@ def _looks_random_base64(value: str) -> bool:
     )
 
 
+def _base64_lines(text: _Text) -> Iterator[Span]:
+    """Whole lines of base64 (PEM bodies), so a key sanitized line by line does not leak its body."""
+    first = _BASE64_FIRST_LINE.match(text.original)
+    matches = [first] if first else []
+    for match in (*matches, *_BASE64_LINE.finditer(text.original)):
+        start, end = match.span("value")
+        if _looks_random_base64(text.original[start:end]):
+            yield start, end, "BASE64_BLOB"
+
+
 # --- Provider tokens with a recognisable prefix --------------------------------------------------------------
 
-_PREFIXED_TOKENS: tuple[tuple[str, str], ...] = (
+_PREFIXED_TOKENS: tuple[tuple[str, str], ...] = (  # each starts with one literal, which the engine scans for fast
     ("JWT", r"eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{2,8192}\.[A-Za-z0-9_-]{0,4096}"),
     (
         "AWS_ACCESS_KEY",
@@ -128,14 +140,21 @@ _PREFIXED_TOKENS: tuple[tuple[str, str], ...] = (
     ("GITLAB_TOKEN", r"gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|oas|agent)-[A-Za-z0-9_-]{20,255}"),
     ("SLACK_TOKEN", r"xox[abposre]-[A-Za-z0-9-]{10,255}|xapp-[0-9]-[A-Za-z0-9-]{10,255}"),
     ("SLACK_WEBHOOK", r"hooks\.slack\.com/(?:services|workflows|triggers)/(?P<value>[A-Za-z0-9_/+-]{10,255})"),
-    ("STRIPE_KEY", r"(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,247}|whsec_[A-Za-z0-9+/=]{24,255}"),
+    ("STRIPE_KEY", r"sk_(?:live|test)_[A-Za-z0-9]{16,247}"),
+    ("STRIPE_KEY", r"rk_(?:live|test)_[A-Za-z0-9]{16,247}"),
+    ("STRIPE_KEY", r"pk_(?:live|test)_[A-Za-z0-9]{16,247}"),
+    ("STRIPE_KEY", r"whsec_[A-Za-z0-9+/=]{24,255}"),
     ("ANTHROPIC_KEY", r"sk-ant-[A-Za-z0-9_-]{20,255}"),
     ("OPENAI_KEY", r"sk-(?<![A-Za-z0-9_-]sk-)[A-Za-z0-9_-]{20,255}"),
     ("GCP_API_KEY", r"AIza[0-9A-Za-z_-]{35}"),
     ("GCP_CLIENT_SECRET", r"GOCSPX-[A-Za-z0-9_-]{28}"),
-    ("GCP_TOKEN", r"ya29\.[A-Za-z0-9_-]{20,2048}|1//0[A-Za-z0-9_-]{30,512}"),
-    ("AZURE_KEY", r"(?:AccountKey|SharedAccessKey|sig)=(?P<value>[A-Za-z0-9+/%=]{16,1024})"),
-    ("API_TOKEN", r"npm_[A-Za-z0-9]{36}|hf_[A-Za-z0-9]{34}"),
+    ("GCP_TOKEN", r"ya29\.[A-Za-z0-9_-]{20,2048}"),
+    ("GCP_TOKEN", r"1//0[A-Za-z0-9_-]{30,512}"),
+    ("AZURE_KEY", r"AccountKey=(?P<value>[A-Za-z0-9+/=]{16,1024})"),
+    ("AZURE_KEY", r"SharedAccessKey=(?P<value>[A-Za-z0-9+/=]{16,1024})"),
+    ("AZURE_KEY", r"sig=(?P<value>[A-Za-z0-9+/%=]{16,1024})"),
+    ("API_TOKEN", r"npm_[A-Za-z0-9]{36}"),
+    ("API_TOKEN", r"hf_[A-Za-z0-9]{34}"),
 )
 
 
@@ -181,8 +200,13 @@ def _url_passwords(text: _Text) -> Iterator[Span]:
 # --- key=value, key: value, "key": "value", <key>value</key>, --key value ------------------------------------
 
 _STRONG_KEYWORDS = (
-    r"pass(?:word|wd|phrase)|secret|credentials?|api[_-]?keys?|access[_-]?keys?|private[_-]?keys?"
-    r"|account[_-]?key|shared[_-]?access[_-]?key"
+    r"pass(?:word|wd|phrase)",
+    "secret",
+    "credentials?",
+    r"api[_-]?keys?",
+    r"access[_-]?keys?",
+    r"private[_-]?keys?",
+    r"account[_-]?key",
 )
 """Secret-looking anywhere inside a key (`db_password`, `MYSQL_ROOT_PASSWORD`, `xApiKey`)."""
 
@@ -193,15 +217,20 @@ _QUOTED_OR_BARE_VALUE = (
     r"(?:\"(?P<dq>(?:[^\"\\\r\n]|\\.){1,2048})\"|'(?P<sq>(?:[^'\\\r\n]|\\.){1,2048})'"
     r"|(?:\\[\"'])?(?P<bare>(?:[^\s\"'`,;&\\]|\\(?![\"'])){1,2048}))"
 )
-_KEY_VALUE = _CaselessPattern(
-    r"(?P<keyword>" + _STRONG_KEYWORDS + r"|pass|pwd|token|auth)(?P<rest>[\w.-]{0,40}?)"
-    r"(?:\\?[\"'])?[ \t]{0,4}(?:=>|:=|[:=])[ \t]{0,4}" + _QUOTED_OR_BARE_VALUE
+_KEY_VALUES = tuple(
+    _CaselessPattern(
+        r"(?P<keyword>" + keyword + r")(?P<rest>[\w.-]{0,40}?)"
+        r"(?:\\?[\"'])?[ \t]{0,4}(?:=>|:=|[:=])[ \t]{0,4}" + _QUOTED_OR_BARE_VALUE
+    )
+    for keyword in (r"pass(?:word|wd|phrase)?", "pwd", "token", "auth", *_STRONG_KEYWORDS[1:])
 )
+"""One pattern per keyword: ten literal-led scans measured 4x faster than one alternation."""
+_ANY_STRONG_KEYWORD = "|".join((*_STRONG_KEYWORDS, "token"))
 _XML_ELEMENT = _CaselessPattern(
-    r"<(?P<key>[\w:.-]{0,40}?(?:" + _STRONG_KEYWORDS + r"|token)[\w.-]{0,20})>(?P<value>[^<]{1,2048})</"
+    r"<(?P<key>[\w:.-]{0,40}?(?:" + _ANY_STRONG_KEYWORD + r")[\w.-]{0,20})>(?P<value>[^<]{1,2048})</"
 )
 _CLI_FLAG = _CaselessPattern(
-    r"--(?P<key>[\w-]{0,30}?(?:" + _STRONG_KEYWORDS + r"|token)[\w-]{0,20})[ \t]{1,4}"
+    r"--(?P<key>[\w-]{0,30}?(?:" + _ANY_STRONG_KEYWORD + r")[\w-]{0,20})[ \t]{1,4}"
     r"(?:\"(?P<dq>[^\"\r\n]{1,1024})\"|'(?P<sq>[^'\r\n]{1,1024})'|(?P<bare>[^\s\"'-][^\s\"']{0,1023}))"
 )
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,64}\Z")
@@ -259,9 +288,14 @@ def _weak_keyword_stands_alone(original: str, key_start: int, keyword_start: int
 
 def _key_values(text: _Text) -> Iterator[Span]:
     """Mask only the value of a secret-looking key; the key stays so the LLM knows what was there."""
+    for pattern in _KEY_VALUES:
+        yield from _key_values_of(pattern, text)
+
+
+def _key_values_of(pattern: _CaselessPattern, text: _Text) -> Iterator[Span]:
     original = text.original
     pos = 0
-    while (match := _KEY_VALUE.search(text, pos)) is not None:
+    while (match := pattern.search(text, pos)) is not None:
         keyword_start, keyword_end = match.span("keyword")
         key_start = _KEY_PREFIX.search(original, max(0, keyword_start - 64), keyword_start).start()
         kind = _key_kind(original[key_start : match.end("rest")])
@@ -355,16 +389,18 @@ def _ipv6_addresses(text: _Text) -> Iterator[Span]:
         pos = end
 
 
-# --- IPv4 addresses, card numbers and US SSNs: one scan over the digits ----------------------------------------
+# --- IPv4 addresses, US SSNs and card numbers ---------------------------------------------------------------
+# Starting at every digit costs ~30 MB/s on digit-heavy logs, so IPv4 and SSN patterns start at their
+# literal '.' / '-' and reach back for the first group; only card numbers need a digit-led scan.
 
-_DIGIT_RUNS = re.compile(
-    r"[0-9](?<![\w.][0-9])(?:"
-    r"(?P<ipv4>[0-9]{0,2}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9]|\.[0-9])"
-    r"|(?P<ssn>[0-9]{2}-[0-9]{2}-[0-9]{4})(?!\w|-[0-9])"
-    r"|(?P<card>[0-9]{12,18}"
+_IPV4_TAIL = re.compile(r"\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9]|\.[0-9])")
+_IPV4_FIRST_OCTET = re.compile(r"(?<![\w.])[0-9]{1,3}\Z")
+_SSN_TAIL = re.compile(r"-[0-9]{2}-[0-9]{4}(?!\w|-[0-9])")
+_SSN_AREA = re.compile(r"(?<![\w.+-])[0-8][0-9]{2}\Z")
+_CARD_NUMBER = re.compile(
+    r"[2-6](?<![\w.+-][2-6])(?:[0-9]{12,18}"
     r"|[0-9]{3}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
     r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5})(?!\w|[.-][0-9])"
-    r")"
 )
 _CARD_NETWORKS = re.compile(
     r"(?P<visa>4)|(?P<amex>3[47])|(?P<mastercard>5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720))"
@@ -379,6 +415,27 @@ _CARD_LENGTHS = {
     "diners": frozenset(range(14, 20)),
 }
 _UNMASKED_FIRST_OCTETS = frozenset({0, 127, 255})
+
+
+def _ipv4_addresses(text: _Text) -> Iterator[Span]:
+    original = text.original
+    for tail in _IPV4_TAIL.finditer(original):
+        first_octet = _IPV4_FIRST_OCTET.search(original, max(0, tail.start() - 3), tail.start())
+        if first_octet is None:
+            continue
+        start, end = first_octet.start(), tail.end()
+        octets = [int(octet) for octet in original[start:end].split(".")]
+        if max(octets) <= 255 and octets[0] not in _UNMASKED_FIRST_OCTETS:
+            yield start, end, "IP_ADDRESS"
+
+
+def _ssns(text: _Text) -> Iterator[Span]:
+    original = text.original
+    for tail in _SSN_TAIL.finditer(original):
+        area = _SSN_AREA.search(original, max(0, tail.start() - 3), tail.start())
+        group, serial = tail[0][1:3], tail[0][4:]
+        if area is not None and area[0] not in {"000", "666"} and group != "00" and serial != "0000":
+            yield area.start(), tail.end(), "SSN"
 
 
 def _passes_luhn(digits: str) -> bool:
@@ -398,32 +455,6 @@ def _is_card_number(value: str) -> bool:
     return bool(network) and len(digits) in _CARD_LENGTHS[network.lastgroup or ""] and _passes_luhn(digits)
 
 
-def _is_ssn(value: str) -> bool:
-    area, group, serial = value.split("-")
-    return area not in {"000", "666"} and area[0] != "9" and group != "00" and serial != "0000"
-
-
-def _is_worth_masking_ipv4(value: str) -> bool:
-    octets = [int(octet) for octet in value.split(".")]
-    return max(octets) <= 255 and octets[0] not in _UNMASKED_FIRST_OCTETS
-
-
-def _digit_runs(text: _Text) -> Iterator[Span]:
-    original = text.original
-    for match in _DIGIT_RUNS.finditer(original):
-        start, end = match.span()
-        value = original[start:end]
-        kind = match.lastgroup if match.lastgroup not in {"sep", "amex_sep"} else "card"
-        if kind == "ipv4" and _is_worth_masking_ipv4(value):
-            yield start, end, "IP_ADDRESS"
-        elif start and original[start - 1] in "+-":
-            continue
-        elif kind == "ssn" and _is_ssn(value):
-            yield start, end, "SSN"
-        elif kind == "card" and _is_card_number(value):
-            yield start, end, "CREDIT_CARD"
-
-
 # --- All finders, most specific first ------------------------------------------------------------------------
 
 _FINDERS: tuple[Finder, ...] = (
@@ -436,10 +467,12 @@ _FINDERS: tuple[Finder, ...] = (
     _key_values,
     _keyed_values(_XML_ELEMENT),
     _keyed_values(_CLI_FLAG),
-    _RegexFinder("BASE64_BLOB", _BASE64_LINE, 1, _looks_random_base64),
+    _base64_lines,
     _emails,
     _ipv6_addresses,
-    _digit_runs,
+    _ipv4_addresses,
+    _ssns,
+    _RegexFinder("CREDIT_CARD", _CARD_NUMBER, 0, _is_card_number),
     _RegexFinder("LITERAL", PLACEHOLDER_PATTERN),
 )
 
