@@ -38,20 +38,20 @@ ORDINARY_LINES = (
     "{n5} bytes result sent to driver",
     "24/10/10 13:55:{ss} WARN scheduler.TaskSetManager: Lost task {small}.1 in stage 3.0 (TID {n5}, "
     "worker-{small}.cluster.local, executor {small}): java.io.IOException: Connection reset by peer",
-    "2024-10-10T13:55:{ss}.{ms}Z level=info msg=\"request completed\" request_id={uuid} method=POST "
+    '2024-10-10T13:55:{ss}.{ms}Z level=info msg="request completed" request_id={uuid} method=POST '
     "path=/api/v1/payments status=201 duration_ms={ms} upstream=payments-svc:8443",
-    "2024-10-10T13:55:{ss}.{ms}Z level=warn msg=\"slow query\" table=orders rows={n5} elapsed={ms}ms "
+    '2024-10-10T13:55:{ss}.{ms}Z level=warn msg="slow query" table=orders rows={n5} elapsed={ms}ms '
     "db_host=orders-db.internal version=14.9",
 )
 SECRET_LINES = (
-    "2024-10-10T13:55:{ss}Z level=debug msg=\"loaded config\" aws_access_key_id={aws_id} "
+    '2024-10-10T13:55:{ss}Z level=debug msg="loaded config" aws_access_key_id={aws_id} '
     "aws_secret_access_key={aws_secret}",
     '{ip} - - [10/Oct/2024:13:55:{ss} -0700] "GET /me HTTP/1.1" 200 12 "Authorization: Bearer {jwt}"',
-    "2024-10-10T13:55:{ss}Z level=error msg=\"db connect failed\" dsn=postgres://app:{password}@{ip}:5432/orders",
+    '2024-10-10T13:55:{ss}Z level=error msg="db connect failed" dsn=postgres://app:{password}@{ip}:5432/orders',
     '2024-10-10T13:55:{ss}Z level=info payload={{"user": "{email}", "password": "{password}"}}',
-    "2024-10-10T13:55:{ss}Z level=info msg=\"charge\" card={card} amount=42.00 currency=EUR",
-    "2024-10-10T13:55:{ss}Z level=debug msg=\"git clone\" token={github} url=https://github.com/acme/api.git",
-    "2024-10-10T13:55:{ss}Z level=warn msg=\"webhook\" slack=xoxb-{n6}-{n6}-{alnum24} peer={ipv6}",
+    '2024-10-10T13:55:{ss}Z level=info msg="charge" card={card} amount=42.00 currency=EUR',
+    '2024-10-10T13:55:{ss}Z level=debug msg="git clone" token={github} url=https://github.com/acme/api.git',
+    '2024-10-10T13:55:{ss}Z level=warn msg="webhook" slack=xoxb-{n6}-{n6}-{alnum24} peer={ipv6}',
     "-----BEGIN RSA PRIVATE KEY-----\n{pem_body}\n-----END RSA PRIVATE KEY-----",
 )
 
@@ -144,7 +144,9 @@ def timed(action: Callable[[], object], repeat: int = 3) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mb", type=float, default=10.0, help="size of the generated log")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -177,7 +179,9 @@ def main() -> None:
     leaked = [value for value in planted if value in masked]
     round_trips = sanitizer.restore(masked, mask_map) == text
 
-    print(f"log: {megabytes:.1f} MB, {len(lines)} lines, {len(planted)} planted secrets, {len(chunks)} chunks")
+    print(
+        f"log: {megabytes:.1f} MB, {len(lines)} lines, {len(planted)} planted secrets, {len(chunks)} chunks"
+    )
     splitlines_rate = megabytes / results["baseline: splitlines + join"]
     regex_rate = megabytes / results["baseline: one IPv4 re.sub"]
     for name, seconds in results.items():
@@ -186,7 +190,9 @@ def main() -> None:
             f"{name:30s} {seconds:7.3f} s {rate:8.1f} MB/s   "
             f"x{rate / splitlines_rate:.3f} of splitlines+join, x{rate / regex_rate:.3f} of one re.sub"
         )
-    print(f"mask_map entries: {len(mask_map)}; leaked planted secrets: {len(leaked)}; round trip: {round_trips}")
+    print(
+        f"mask_map entries: {len(mask_map)}; leaked planted secrets: {len(leaked)}; round trip: {round_trips}"
+    )
     if leaked or not round_trips:
         sys.exit(1)
 

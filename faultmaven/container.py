@@ -17,12 +17,13 @@ from faultmaven import __version__
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
 from faultmaven.infrastructure.llm.router import LLMRouter
+from faultmaven.infrastructure.observability.logging import configure_logging, set_redactor
 from faultmaven.infrastructure.observability.metrics import Metrics
 from faultmaven.infrastructure.observability.tracing import OtelTracer
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
 from faultmaven.infrastructure.persistence.migrations import current_revision, head_revision, upgrade_to_head
-from faultmaven.infrastructure.security.sanitizer import Sanitizer
+from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
@@ -131,6 +132,11 @@ class Container:
     @cached_property
     def idempotency_store(self) -> IdempotencyStore:
         return IdempotencyStore(self.database)
+
+    def configure_logging(self) -> None:
+        """JSON logs on stderr, every string passed through the sanitizer's one-way redaction."""
+        configure_logging(self.settings.log_level, json=self.settings.log_json)
+        set_redactor(redact)
 
     async def start(self) -> None:
         """Idempotent: lifespan calls it, and so does the first request when no lifespan ran."""

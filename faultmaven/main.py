@@ -47,6 +47,7 @@ def _install_routes(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     container = container or Container(settings)
+    container.configure_logging()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

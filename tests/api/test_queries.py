@@ -310,3 +310,17 @@ async def test_query_validation(client: httpx.AsyncClient) -> None:
     assert (await client.get(f"/api/v1/cases/{case_id}/queries/q_nope")).status_code == 404
     ok = await client.post(f"/api/v1/cases/{case_id}/queries", json={"query": "x", "priority": "low"})
     assert ok.status_code == 201
+
+
+async def test_title_by_llm_and_fallback_when_it_fails(app_with, fake_llm) -> None:
+    providers, environ = llm_environ(primary=("openai", fake_llm))
+    http, _ = await app_with(llm_providers=providers, environ=environ, llm_max_retries=0)
+    case_id = await open_case(http, initial_message="orders-api pods restart with OOMKilled since 09:00")
+    fake_llm.script(structured({"title": '"Orders API OOMKilled restarts since 09:00."'}))
+    named = await http.post(f"/api/v1/cases/{case_id}/title", json={"max_words": 6})
+    assert named.status_code == 200 and named.headers["x-title-source"] == "llm"
+    assert named.json()["title"] == "Orders API OOMKilled restarts since 09:00"
+    fake_llm.script(HTTPError(500))
+    fallback = await http.post(f"/api/v1/cases/{case_id}/title", json={"max_words": 4})
+    assert fallback.headers["x-title-source"] == "fallback"
+    assert fallback.json()["title"] == "orders-api pods restart with…"
