@@ -37,7 +37,8 @@ from _server import (
 )
 
 PAGE = 50
-SIZES = (10, 1000)
+SIZES = (10, 50, 1000)
+"""10 and 1,000 give the flatness ratio; 50 returns a full page too, so 1,000 vs 50 isolates case size."""
 
 
 async def _create_case(client: httpx.AsyncClient, title: str) -> str:
@@ -59,7 +60,8 @@ async def measure(base_url: str, database_url: str, args: argparse.Namespace) ->
         )
 
         def page(case_id: str, offset: int):  # type: ignore[no-untyped-def]
-            return lambda: client.get(f"/api/v1/cases/{case_id}/messages", params={"limit": PAGE, "offset": offset})
+            url = f"/api/v1/cases/{case_id}/messages"
+            return lambda: client.get(url, params={"limit": PAGE, "offset": offset})
 
         calls = {"health": lambda: client.get("/health")}
         rows: dict[str, int] = {}
@@ -79,14 +81,20 @@ async def measure(base_url: str, database_url: str, args: argparse.Namespace) ->
         "create_case": Stats.of(creates).as_dict(),
         "create_case_first_half_p50_ms": Stats.of(creates[: len(creates) // 2]).p50,
         "create_case_second_half_p50_ms": Stats.of(creates[len(creates) // 2 :]).p50,
-        "messages": {key: {**Stats.of(samples).as_dict(), "rows": rows[key]} for key, samples in reads.items()},
+        "messages": {
+            key: {**Stats.of(samples).as_dict(), "rows": rows[key]} for key, samples in reads.items()
+        },
     }
-    small, big = SIZES
-    result["flatness"] = {
-        which: result["messages"][f"{which}:{big}"]["p50_ms"] / result["messages"][f"{which}:{small}"]["p50_ms"]
-        for which in ("first", "last")
-    }
+    p50 = {key: stats["p50_ms"] for key, stats in result["messages"].items()}
+    pages = ("first", "last")
+    result["flatness"] = {which: p50[f"{which}:1000"] / p50[f"{which}:10"] for which in pages}
+    result["flatness_vs_50"] = {which: p50[f"{which}:1000"] / p50[f"{which}:50"] for which in pages}
     return result
+
+
+def _row(backend: str, base: float, label: str, size: str, nrows: str, stats: dict[str, float]) -> list[str]:
+    p50, p95 = stats["p50_ms"], stats["p95_ms"]
+    return [backend, label, size, nrows, str(stats["n"]), fmt(p50), fmt(p95), fmt(p50 / base, 1)]
 
 
 def render(results: dict[str, dict[str, Any]]) -> str:
@@ -95,26 +103,33 @@ def render(results: dict[str, dict[str, Any]]) -> str:
     rows = []
     for backend, r in results.items():
         base = r["health_interleaved"]["p50_ms"]
-
-        def row(label: str, size: str, nrows: str, stats: dict[str, float], backend: str = backend) -> list[str]:
-            return [
-                backend, label, size, nrows, str(stats["n"]), fmt(stats["p50_ms"]), fmt(stats["p95_ms"]),
-                fmt(stats["p50_ms"] / base, 1),
-            ]
-
-        rows.append(row("GET /health (baseline)", "-", "-", r["health_interleaved"]))
-        rows.append(row("POST /api/v1/cases", "-", "-", r["create_case"]))
+        rows.append(_row(backend, base, "GET /health (baseline)", "-", "-", r["health_interleaved"]))
+        rows.append(_row(backend, base, "POST /api/v1/cases", "-", "-", r["create_case"]))
         for key, stats in r["messages"].items():
             which, size = key.split(":")
-            rows.append(row(f"GET messages, {which} page", size, str(stats["rows"]), stats))
+            rows.append(_row(backend, base, f"GET messages, {which} page", size, str(stats["rows"]), stats))
     out.append(markdown_table(headers, rows))
-    flat_headers = ["backend", "page", "p50 10 msgs (ms)", "p50 1,000 msgs (ms)", "ratio 1,000 / 10"]
+    flat_headers = [
+        "backend",
+        "page",
+        "p50 10 msgs (ms)",
+        "p50 50 msgs (ms)",
+        "p50 1,000 msgs (ms)",
+        "ratio 1,000 / 10",
+        "ratio 1,000 / 50",
+    ]
     flat_rows = []
     for backend, r in results.items():
         for which in ("first", "last"):
-            small, big = (r["messages"][f"{which}:{size}"]["p50_ms"] for size in SIZES)
-            flat_rows.append([backend, which, fmt(small), fmt(big), fmt(r["flatness"][which])])
-    out += ["", "Flatness (limit=50; the 10-message case returns 10 rows, the 1,000-message case 50):", ""]
+            p50s = [fmt(r["messages"][f"{which}:{size}"]["p50_ms"]) for size in SIZES]
+            flat_rows.append(
+                [backend, which, *p50s, fmt(r["flatness"][which]), fmt(r["flatness_vs_50"][which])]
+            )
+    out += [
+        "",
+        "Flatness (limit=50: the 10-message case returns 10 rows, the 50- and 1,000-message cases 50):",
+        "",
+    ]
     out.append(markdown_table(flat_headers, flat_rows))
     notes = [
         f"- {backend}: POST /api/v1/cases p50 first half {fmt(r['create_case_first_half_p50_ms'])} ms, "
@@ -126,7 +141,9 @@ def render(results: dict[str, dict[str, Any]]) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--creates", type=int, default=300, help="measured case creations")
     parser.add_argument("--reads", type=int, default=200, help="measured requests per read variant")
     parser.add_argument("--warmup", type=int, default=20)

@@ -36,9 +36,6 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
-    max_title_chars: int = 200
-    max_description_chars: int = 10_000
-    max_query_chars: int = 200_000
 
     enable_case_agent_integration: bool = Field(
         default=True,

@@ -120,7 +120,12 @@ class AgentService:
         tool_context = ToolContext(case_id=case_id, user_id=request.context.get("user_id"))
         if not self._llm.configured:
             return await self._offline_response(request, tool_context, "no_llm_configured", {})
-        result = await self._llm.generate(await self._llm_call(request, masking, tool_context))
+        call = await self._llm_call(request, masking, tool_context)
+        with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
+            result = await self._llm.generate(call)
+            span.set_attributes({"llm.provider": result.provider, "llm.model": result.model,
+                                 "llm.input_tokens": result.input_tokens, "llm.output_tokens": result.output_tokens,
+                                 "llm.tool_calls": len(result.tool_calls)})
         return await self._response_from_llm(request, result, masking)
 
     async def _llm_call(self, request: QueryRequest, masking: _Masking, tool_context: ToolContext) -> LLMCall:

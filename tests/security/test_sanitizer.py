@@ -334,7 +334,7 @@ def test_hdfs_lines_keep_everything_but_the_addresses(sanitizer: Sanitizer) -> N
         "listening on 0.0.0.0:8080 and [::1]:8080; netmask 255.255.255.0",
         "MAC 00:1a:2b:3c:4d:5e at 10:23:45; std::vector<int> and Foo::Bar resolved",
         "token_count=512 max_tokens=4096 password_reset_url=/reset author=John bypass=true",
-        "password: null, token: ***, secret: ${DB_SECRET}, api_key: <your key here>",
+        "password: null, token: ***, secret: ${DB_SECRET}, api_key: <your-api-key>",
         "order 9780306406157 (ISBN), id 1234567812345678 and sha256 " + "ab" * 32,
         "Bearer authentication failed for realm prod",
         "commit 3f786850e387550fdab836ed7e6dc881de23001b merged; git@github.com:acme/api.git",
@@ -491,6 +491,7 @@ def url_credentials(draw: st.DrawFn) -> tuple[str, str]:
     password = draw(st.from_regex(r"[A-Za-z0-9!$%&()*+,;=:@._~-]{7,24}[A-Za-z0-9]", fullmatch=True))
     host = draw(st.sampled_from(["db.internal", "10.0.3.7", "cluster0.ab1cd.mongodb.net", "[2001:db8::7]"]))
     tail = draw(st.sampled_from(["", ":5432/orders", "/0", "/vhost?ssl=true"]))
+    assume(password not in f"{scheme}://{user}:" and password not in host + tail)
     return f"{scheme}://{user}:{password}@{host}{tail}", password
 
 

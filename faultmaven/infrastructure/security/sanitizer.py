@@ -169,7 +169,8 @@ _PREFIXED_TOKENS: tuple[tuple[str, str, str], ...] = (  # (kind, trigger, patter
     ("STRIPE_KEY", "pk_", r"pk_(?:live|test)_[A-Za-z0-9]{16,247}"),
     ("STRIPE_KEY", "whsec_", r"whsec_[A-Za-z0-9+/=]{24,255}"),
     ("ANTHROPIC_KEY", "sk-ant-", r"sk-ant-[A-Za-z0-9_-]{20,255}"),
-    ("OPENAI_KEY", "sk-", r"sk-(?<![A-Za-z0-9_-]sk-)[A-Za-z0-9_-]{20,255}"),
+    ("OPENAI_KEY", "sk-", r"sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,255}"),
+    ("OPENAI_KEY", "sk-", r"sk-(?<![A-Za-z0-9_-]sk-)[A-Za-z0-9_-]{20,255}"),  # not inside `disk-...`
     ("GCP_API_KEY", "AIza", r"AIza[0-9A-Za-z_-]{35}"),
     ("GCP_CLIENT_SECRET", "GOCSPX-", r"GOCSPX-[A-Za-z0-9_-]{28}"),
     ("GCP_TOKEN", "ya29.", r"ya29\.[A-Za-z0-9_-]{20,2048}"),
@@ -269,12 +270,13 @@ _KEY_VALUES = tuple(
 )
 """One pattern per keyword: ten literal-led scans measured 4x faster than one alternation."""
 
-_ANY_STRONG_KEYWORD = "|".join((*_STRONG_KEYWORDS, "token"))
+_ANY_KEYWORD = "|".join((*_STRONG_KEYWORDS, *sorted(_WEAK_KEYWORDS)))
+_STRONG_KEYWORD = re.compile("|".join(_STRONG_KEYWORDS))
 _XML_ELEMENT = _CaselessPattern(
-    r"<(?P<key>[\w:.-]{0,40}?(?:" + _ANY_STRONG_KEYWORD + r")[\w.-]{0,20})>(?P<value>[^<]{1,2048})</"
+    r"<(?P<key>[\w:.-]{0,40}?(?:" + _ANY_KEYWORD + r")[\w.-]{0,20})>(?P<value>[^<]{1,2048})</"
 )
 _CLI_FLAG = _CaselessPattern(
-    r"--(?P<key>[\w-]{0,30}?(?:" + _ANY_STRONG_KEYWORD + r")[\w-]{0,20})[ \t]{1,4}"
+    r"--(?P<key>[\w-]{0,30}?(?:" + _ANY_KEYWORD + r")[\w-]{0,20})[ \t]{1,4}"
     r"(?:\"(?P<dq>[^\"\r\n]{1,1024})\"|'(?P<sq>[^'\r\n]{1,1024})'|(?P<bare>[^\s\"'-][^\s\"']{0,1023}))"
 )
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,64}\Z")
@@ -290,9 +292,15 @@ _NOT_SECRET_KEY_ENDINGS = frozenset(
 )  # fmt: skip
 _NOT_A_SECRET_VALUE = re.compile(
     r"(?i)null|none|nil|true|false|undefined|redacted|\[redacted\]|\[filtered\]|\*+|x{3,}|•+|[\[{(]"
-    r"|\$\{[^}]{0,200}\}|\{\{.{0,200}\}\}|%s"
+    r"|\$\{[^}]{0,200}\}|\{\{.{0,200}\}\}|<[^<>\s]{0,200}>|%s"
 )
 _SHORT_INTEGER = re.compile(r"[0-9]{1,7}")
+
+
+def _has_secret_keyword(key: str) -> bool:
+    """A strong keyword anywhere, or a weak one as a whole word (`auth-token`, not `author`)."""
+    words = [word.lower() for word in _KEY_WORDS.findall(key)]
+    return bool(_STRONG_KEYWORD.search(key.lower())) or any(word in _WEAK_KEYWORDS for word in words)
 
 
 def _key_kind(key: str) -> str | None:
@@ -368,7 +376,8 @@ def _keyed_values(trigger: str, pattern: _CaselessPattern) -> Finder:
             return []
         spans = []
         for match in pattern.finditer(text):
-            kind = _key_kind(text.original[slice(*match.span("key"))])
+            key = text.original[slice(*match.span("key"))]
+            kind = _key_kind(key) if _has_secret_keyword(key) else None
             start, end = match.span(match.lastgroup or 0)
             if kind is not None and _value_is_secret(kind, text.original[start:end]):
                 spans.append((start, end, kind))
