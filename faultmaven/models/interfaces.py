@@ -5,7 +5,7 @@ Services receive these through the container, so tests can hand in any object of
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -64,9 +64,23 @@ class BaseTool(Protocol):
     async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult: ...
 
 
+@dataclass(frozen=True)
+class StreamEvent:
+    """Progress of a streamed turn: `text_delta` {"text"} appends to the answer being written;
+    `reset` {"provider", "reason"} says the text streamed so far is void (a failover restarted the answer)."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+StreamHandler = Callable[[StreamEvent], Awaitable[None]]
+
+
 @dataclass
 class LLMCall:
-    """One agent turn for the LLM: instructions, the user prompt, the tools and the expected output."""
+    """One agent turn for the LLM: instructions, the user prompt, the tools and the expected output.
+
+    With `on_stream`, the answer is streamed: the handler sees its text as it is generated."""
 
     instructions: str
     prompt: str
@@ -74,6 +88,7 @@ class LLMCall:
     tools: Sequence[BaseTool] = ()
     tool_context: ToolContext = field(default_factory=lambda: ToolContext(None, None))
     time_budget_seconds: float = 60.0
+    on_stream: StreamHandler | None = None
 
 
 @dataclass
