@@ -31,6 +31,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 FAULTMAVEN = ROOT / ".venv" / "bin" / "faultmaven"
 PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 PG_URL_TEMPLATE = "postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+BENCH_RATE_LIMIT = "1000000/minute"
 PROTECTED_DATABASES = frozenset({"test", "postgres", "template0", "template1", "root"})
 
 
@@ -249,7 +250,13 @@ class BenchStack:
         self, database_url: str, *, llm_base_url: str | None = None, workers: int = 1
     ) -> Process:
         port = free_port()
-        env = {"FAULTMAVEN_DATABASE_URL": database_url, "FAULTMAVEN_AUTH_MODE": "local"}
+        env = {
+            "FAULTMAVEN_DATABASE_URL": database_url,
+            "FAULTMAVEN_AUTH_MODE": "local",
+            # the rate limiter stays in the request path (its cost is measured) but never refuses
+            "FAULTMAVEN_RATE_LIMIT_QUERIES": BENCH_RATE_LIMIT,
+            "FAULTMAVEN_RATE_LIMIT_WRITES": BENCH_RATE_LIMIT,
+        }
         if llm_base_url:
             env |= {
                 "FAULTMAVEN_LLM_PROVIDERS": "primary=openai:fake-model",

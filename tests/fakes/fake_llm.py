@@ -36,19 +36,25 @@ SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: c
 
 @dataclass(frozen=True)
 class Text:
-    """Answer with plain assistant text."""
+    """Answer with plain assistant text.
+
+    `drop_after_chunks=N` (streamed requests only) sends the first N SSE events, then cuts the connection
+    before the body is complete: a provider dying mid-stream. Non-streamed requests get the whole answer.
+    """
 
     text: str
     delay: float = 0.0
+    drop_after_chunks: int | None = None
 
 
 @dataclass(frozen=True)
 class ToolCall:
-    """Answer with one tool call; `args` is sent as JSON."""
+    """Answer with one tool call; `args` is sent as JSON. `drop_after_chunks` as for `Text`."""
 
     name: str
     args: dict[str, Any]
     delay: float = 0.0
+    drop_after_chunks: int | None = None
 
 
 @dataclass(frozen=True)
@@ -88,10 +94,12 @@ Responder = Callable[[RecordedRequest], Reply]
 ScriptItem = Reply | Responder
 
 
-def structured(value: BaseModel | dict[str, Any], delay: float = 0.0) -> ToolCall:
+def structured(
+    value: BaseModel | dict[str, Any], delay: float = 0.0, drop_after_chunks: int | None = None
+) -> ToolCall:
     """The reply pydantic-ai reads as structured output: a call of its `final_result` output tool."""
     args = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    return ToolCall(OUTPUT_TOOL_NAME, args, delay=delay)
+    return ToolCall(OUTPUT_TOOL_NAME, args, delay=delay, drop_after_chunks=drop_after_chunks)
 
 
 def collect_strings(value: Any) -> Iterator[str]:
@@ -273,13 +281,35 @@ class FakeLLMServer:
             events = [(None, chunk) for chunk in _openai_chunks(request, reply, call_id)]
         else:
             events = _anthropic_events(request, reply, call_id)
+        if reply.drop_after_chunks is not None:
+            await _write_cut_stream(events, reply.drop_after_chunks, writer)
+            return
         writer.write(SSE_HEAD)
         for event, data in events:
-            prefix = f"event: {event}\n" if event else ""
-            writer.write(f"{prefix}data: {json.dumps(data)}\n\n".encode())
+            writer.write(_sse(event, data))
             await writer.drain()
         if request.path == OPENAI_PATH:
             writer.write(b"data: [DONE]\n\n")
+        await writer.drain()
+
+
+def _sse(event: str | None, data: dict[str, Any]) -> bytes:
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {json.dumps(data)}\n\n".encode()
+
+
+async def _write_cut_stream(
+    events: list[tuple[str | None, dict[str, Any]]], sent: int, writer: asyncio.StreamWriter
+) -> None:
+    """Announce the whole body's length, send only the first `sent` events, then let the caller close.
+
+    The declared content-length makes the client see an incomplete body (an error), not a short stream.
+    """
+    chunks = [_sse(event, data) for event, data in events]
+    head = SSE_HEAD.replace(b"\r\n\r\n", f"\r\ncontent-length: {sum(map(len, chunks))}\r\n\r\n".encode())
+    writer.write(head)
+    for chunk in chunks[:sent]:
+        writer.write(chunk)
         await writer.drain()
 
 

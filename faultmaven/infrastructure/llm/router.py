@@ -11,6 +11,12 @@ on B). Timeouts, connection errors, 429 and 5xx are retried (`max_retries`) and 
 auth (401/403), unknown model (404), quota and unreadable responses are not retried but count; other 4xx
 rejections (400, 422: probably our request, not the provider's health) are neither retried nor counted.
 A provider that failed once in a turn is not asked again in that turn.
+
+Streamed turns (`LLMCall.on_stream`) keep these guarantees: `_GuardedModel.request_stream` is guarded like
+`request`, and the budget also cuts off every pull of the stream. `FallbackModel` can only fail over while a
+stream is opening; when a provider dies mid-stream, the guarded model gives it up and the router restarts the
+turn's pending model request on the next provider, from the history so far (tools already run stay run),
+after telling the consumer to drop the partial answer (see `streaming.py`).
 """
 
 from __future__ import annotations
@@ -20,12 +26,12 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from pydantic_ai import Agent, Tool, UsageLimits
+from pydantic_ai import Agent, AgentRunResult, Tool, UsageLimits, capture_run_messages
 from pydantic_ai.exceptions import (
     FallbackExceptionGroup,
     ModelAPIError,
@@ -45,14 +51,18 @@ from pydantic_ai.exceptions import (
     UsageLimitExceeded,
 )
 from pydantic_ai.messages import ModelMessage, ModelResponse
-from pydantic_ai.models import Model, ModelRequestParameters
+from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
+from pydantic_ai.models._request_timeout import RequestDeadline
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
+from pydantic_ai.tools import RunContext
+from pydantic_ai.usage import RequestUsage, RunUsage
 
 from faultmaven.infrastructure.llm.circuit_breaker import CircuitBreaker, CircuitState
 from faultmaven.infrastructure.llm.config import ProviderSpec, parse_providers
 from faultmaven.infrastructure.llm.providers import BuiltModel, build_model
+from faultmaven.infrastructure.llm.streaming import AnswerStream
 from faultmaven.models.interfaces import (
     BaseTool,
     LLMCall,
@@ -67,6 +77,7 @@ from faultmaven.models.interfaces import (
 logger = logging.getLogger(__name__)
 
 EventHook = Callable[[str, dict[str, Any]], None]
+_T = TypeVar("_T")
 
 BUDGET_GRACE_SECONDS = 0.25
 """The outer guard fires this long after the budget, so an in-flight request is cut off (and blamed on its
@@ -125,6 +136,17 @@ class ProviderUnavailable(ModelAPIError):
     """Raised by a guarded model to make the FallbackModel move on to the next provider."""
 
 
+class StreamBroken(ProviderUnavailable):
+    """A provider failed after its stream was handed over, too late for the FallbackModel to fail over.
+
+    The router catches it and restarts the pending model request on the providers left."""
+
+    def __init__(self, model_name: str, alias: str, reason: str) -> None:
+        super().__init__(model_name, f"{alias}: {reason}")
+        self.alias = alias
+        self.reason = reason
+
+
 @dataclass
 class _Provider:
     spec: ProviderSpec
@@ -141,6 +163,7 @@ class _Turn:
     given_up: set[str] = field(default_factory=set)
     handing_over: tuple[str, str] | None = None
     answered_by: _Provider | None = None
+    streaming_from: str | None = None
 
     def remaining(self) -> float:
         return self.deadline - asyncio.get_running_loop().time()
@@ -167,11 +190,54 @@ class _GuardedModel(WrapperModel):
         model_settings: ModelSettings | None,
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
+        started, response = await self._with_retries(
+            lambda: self.wrapped.request(messages, model_settings, model_request_parameters)
+        )
+        self._record_success(started, response.usage)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def request_stream(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+        run_context: RunContext[Any] | None = None,
+    ) -> AsyncIterator[StreamedResponse]:
+        """Open the stream like `request` sends (admission, retries, budget); then guard its consumption.
+
+        A provider failure after the stream was handed over gives the provider up and raises `StreamBroken`;
+        an error of the stream's consumer (our stream handler) is not the provider's and passes unchanged.
+        """
+        async with contextlib.AsyncExitStack() as stack:
+            stream = self.wrapped.request_stream
+            started, response = await self._with_retries(
+                lambda: stack.enter_async_context(
+                    stream(messages, model_settings, model_request_parameters, run_context)
+                )
+            )
+            self._turn.streaming_from = self._alias
+            _cut_off_at(response, self._turn.deadline, self.model_name)
+            try:
+                yield response
+            except (ModelAPIError, UnexpectedModelBehavior) as exc:
+                failure = self._stream_failure(exc)
+                self._record_attempt_failure(failure, started)
+                self._mark_given_up(failure.kind, failure.reason)
+                raise StreamBroken(self.model_name, self._alias, failure.reason) from exc
+            except BaseException:
+                self._provider.breaker.release()
+                raise
+        self._record_success(started, response.usage)
+
+    async def _with_retries(self, send: Callable[[], Awaitable[_T]]) -> tuple[float, _T]:
+        """Try `send` on this provider until an attempt succeeds; returns that attempt's start and result."""
         attempt = 0
         while True:
             self._admit()
+            started = time.perf_counter()
             try:
-                return await self._attempt(messages, model_settings, model_request_parameters)
+                return started, await self._attempt(send, started)
             except _AttemptFailed as failed:
                 failure, cause = failed.failure, failed.__cause__
             delay = self._retry_delay(failure, attempt)
@@ -198,38 +264,39 @@ class _GuardedModel(WrapperModel):
         self._turn.handing_over = None
         self._emit("failover", {"from": from_alias, "to": self._alias, "reason": reason})
 
-    async def _attempt(
-        self,
-        messages: list[ModelMessage],
-        model_settings: ModelSettings | None,
-        model_request_parameters: ModelRequestParameters,
-    ) -> ModelResponse:
-        started = time.perf_counter()
-        breaker = self._provider.breaker
+    async def _attempt(self, send: Callable[[], Awaitable[_T]], started: float) -> _T:
         try:
             async with asyncio.timeout(self._turn.remaining()):
-                response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+                return await send()
         except asyncio.CancelledError:
-            breaker.release()
+            self._provider.breaker.release()
             raise
         except Exception as exc:
             failure = classify_failure(exc)
-            if failure.counts_against_breaker:
-                breaker.record_failure()
-            else:
-                breaker.release()
-            self._record_failure(failure, started)
+            self._record_attempt_failure(failure, started)
             raise _AttemptFailed(failure) from exc
-        breaker.record_success()
-        self._turn.answered_by = self._provider
-        self._emit_call(started, "success", response.usage.input_tokens, response.usage.output_tokens)
-        return response
 
-    def _record_failure(self, failure: Failure, started: float) -> None:
+    def _stream_failure(self, exc: ModelAPIError | UnexpectedModelBehavior) -> Failure:
+        """A stream the budget deadline cut off is blamed like a request cut off by it."""
+        if isinstance(exc, ModelRequestTimeout) and self._turn.remaining() <= 0:
+            return classify_failure(TimeoutError())
+        return classify_failure(exc)
+
+    def _record_attempt_failure(self, failure: Failure, started: float) -> None:
+        breaker = self._provider.breaker
+        if failure.counts_against_breaker:
+            breaker.record_failure()
+        else:
+            breaker.release()
         self._last_failure_kind = failure.kind
         self._turn.reasons[self._alias] = failure.reason
         logger.warning("LLM provider %s failed: %s", self._alias, failure.reason)
         self._emit_call(started, failure.kind, 0, 0)
+
+    def _record_success(self, started: float, usage: RequestUsage) -> None:
+        self._provider.breaker.record_success()
+        self._turn.answered_by = self._provider
+        self._emit_call(started, "success", usage.input_tokens, usage.output_tokens)
 
     def _retry_delay(self, failure: Failure, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None to fail over now."""
@@ -242,11 +309,14 @@ class _GuardedModel(WrapperModel):
 
     def _give_up(self, kind: str, reason: str) -> ProviderUnavailable:
         """Hand the request to the next provider; the first real failure is the reason we report."""
+        self._mark_given_up(kind, reason)
+        return ProviderUnavailable(self.model_name, f"{self._alias}: {self._turn.reasons[self._alias]}")
+
+    def _mark_given_up(self, kind: str, reason: str) -> None:
         self._turn.reasons.setdefault(self._alias, reason)
         self._turn.given_up.add(self._alias)
         if self._turn.handing_over is None:
             self._turn.handing_over = (self._alias, self._last_failure_kind or kind)
-        return ProviderUnavailable(self.model_name, f"{self._alias}: {self._turn.reasons[self._alias]}")
 
     def _emit_call(self, started: float, outcome: str, input_tokens: int, output_tokens: int) -> None:
         self._emit(
@@ -262,10 +332,29 @@ class _GuardedModel(WrapperModel):
         )
 
 
+def _cut_off_at(response: StreamedResponse, deadline: float, model_name: str) -> None:
+    """Pull every event of `response` under the turn's deadline (on the loop's clock, as anyio's).
+
+    pydantic-ai's own per-pull deadline (how `FallbackModel` enforces `request_timeout` on streams): no
+    timeout scope is held across a `yield`, so it holds whichever task consumes the stream. It raises
+    `ModelRequestTimeout` from the pull.
+    """
+    remaining = deadline - asyncio.get_running_loop().time()
+    response._enforce_request_deadline(RequestDeadline(model_name, timeout=remaining, deadline=deadline))
+
+
 class _AttemptFailed(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.reason)
         self.failure = failure
+
+
+def _without_interrupted_response(messages: list[ModelMessage]) -> list[ModelMessage]:
+    """The history up to the request a broken stream was answering, so another provider answers it afresh."""
+    history = list(messages)
+    while history and isinstance(history[-1], ModelResponse):
+        history.pop()
+    return history
 
 
 class _Toolbox:
@@ -384,9 +473,13 @@ class LLMRouter:
         )
         with self._as_provider_error(turn, call.time_budget_seconds):
             async with asyncio.timeout(call.time_budget_seconds + BUDGET_GRACE_SECONDS):
-                result = await agent.run(
-                    call.prompt, usage_limits=UsageLimits(request_limit=self._request_limit)
-                )
+                if call.on_stream is None:
+                    result = await agent.run(
+                        call.prompt, usage_limits=UsageLimits(request_limit=self._request_limit)
+                    )
+                else:
+                    answer = AnswerStream(call.on_stream, lambda: turn.streaming_from)
+                    result = await self._run_streamed(agent, call.prompt, answer)
         assert turn.answered_by is not None
         return LLMResult(
             output=result.output,
@@ -396,6 +489,31 @@ class LLMRouter:
             output_tokens=result.usage.output_tokens,
             tool_calls=toolbox.records,
         )
+
+    async def _run_streamed(
+        self, agent: Agent[None, Any], prompt: str, answer: AnswerStream
+    ) -> AgentRunResult[Any]:
+        """Run the turn streamed; when a provider dies mid-stream, restart its model request on the next one.
+
+        Each restart resumes from the history so far without its interrupted response, with the usage so far
+        (so `request_limit` bounds the whole turn). It ends when a run completes or no provider is left:
+        every restart has given one provider up.
+        """
+        history: list[ModelMessage] | None = None
+        usage = RunUsage()
+        while True:
+            with capture_run_messages() as messages:
+                try:
+                    return await agent.run(
+                        prompt if history is None else None,
+                        message_history=history,
+                        usage=usage,
+                        usage_limits=UsageLimits(request_limit=self._request_limit),
+                        event_stream_handler=answer.consume,
+                    )
+                except StreamBroken as broken:
+                    await answer.reset(broken.alias, broken.reason)
+                    history = _without_interrupted_response(messages)
 
     async def aclose(self) -> None:
         """Close the HTTP clients the providers share; call once at shutdown."""

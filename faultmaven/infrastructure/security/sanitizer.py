@@ -97,14 +97,12 @@ class _RegexFinder:
     accept: Callable[[str], bool] | None = None
 
     def __call__(self, text: _Text) -> list[Span]:
-        caseless = isinstance(self.pattern, _CaselessPattern)
-        if not text.may_contain(self.trigger, caseless=caseless):
+        if isinstance(self.pattern, _CaselessPattern):
+            matches = self.pattern.finditer(text) if text.may_contain(self.trigger, caseless=True) else None
+        else:
+            matches = self.pattern.finditer(text.original) if self.trigger in text.original else None
+        if matches is None:
             return []
-        matches = (
-            self.pattern.finditer(text)
-            if isinstance(self.pattern, _CaselessPattern)
-            else self.pattern.finditer(text.original)
-        )
         spans = []
         for match in matches:
             start, end = match.span(self.group)
