@@ -19,6 +19,8 @@ app.add_typer(db_app, name="db")
 logs_app = typer.Typer(help="Log parsing and digests, offline.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(logs_app, name="logs")
+kb_app = typer.Typer(help="Knowledge base: runbooks and guides the agent searches.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
 
 
 def _is_loopback(host: str) -> bool:
@@ -173,6 +175,26 @@ def logs_digest(
         task = progress.add_task(f"digesting {path.name}", total=path.stat().st_size)
         digest = digest_file(path, progress=lambda done: progress.update(task, completed=done))
     typer.echo(digest.model_dump_json(indent=2) if as_json else render_markdown(digest, max_chars=max_chars))
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    path: Annotated[Path, typer.Argument(exists=True, readable=True, help="A Markdown file or folder.")],
+    document_type: Annotated[
+        str | None, typer.Option("--type", help="Type of every file (default: front matter, else reference).")
+    ] = None,
+    personal: Annotated[
+        str | None, typer.Option("--personal", metavar="USER", help="Ingest as USER's personal documents.")
+    ] = None,
+) -> None:
+    """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
+    from faultmaven.services.knowledge.sources import ingest_path
+
+    lines, failed = _with_container(lambda container: ingest_path(container, path, document_type, personal))
+    for line in lines:
+        typer.echo(line)
+    if failed:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":

@@ -17,20 +17,28 @@ from faultmaven import __version__
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
 from faultmaven.infrastructure.llm.router import LLMRouter
+from faultmaven.infrastructure.observability.dashboard import SAMPLE_INTERVAL_SECONDS, CaseAgentDashboard
 from faultmaven.infrastructure.observability.logging import configure_logging, set_redactor
 from faultmaven.infrastructure.observability.metrics import Metrics
 from faultmaven.infrastructure.observability.tracing import OtelTracer
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
 from faultmaven.infrastructure.persistence.migrations import current_revision, head_revision, upgrade_to_head
+from faultmaven.infrastructure.rate_limiter import RateLimiter
+from faultmaven.infrastructure.redis_health import redis_reachable
 from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.case_service import CaseService
+from faultmaven.services.evidence import EvidenceService
+from faultmaven.services.knowledge.service import KnowledgeService
+from faultmaven.services.knowledge.sources import starter_documents
 from faultmaven.services.query_service import QueryService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.title_service import TitleService
+from faultmaven.tools.evidence_tools import evidence_tools
+from faultmaven.tools.knowledge_search import KnowledgeSearchTool
 
 _logger = structlog.get_logger(__name__)
 
@@ -103,8 +111,18 @@ class Container:
     def title_service(self) -> TitleService:
         return TitleService(self.case_service, self.llm_router, self.sanitizer)
 
+    @cached_property
+    def knowledge_service(self) -> KnowledgeService:
+        return KnowledgeService(self.database)
+
+    @cached_property
+    def evidence_service(self) -> EvidenceService:
+        return EvidenceService(
+            self.database, self.case_service, self.sanitizer, max_upload_bytes=self.settings.max_upload_bytes
+        )
+
     def get_tools(self) -> list[BaseTool]:
-        return []
+        return [KnowledgeSearchTool(self.knowledge_service), *evidence_tools(self.evidence_service)]
 
     @cached_property
     def agent_service(self) -> AgentService:
@@ -133,6 +151,21 @@ class Container:
     def idempotency_store(self) -> IdempotencyStore:
         return IdempotencyStore(self.database)
 
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Shared through Redis when `FAULTMAVEN_REDIS_URL` is set, so budgets hold across processes."""
+        return RateLimiter(
+            {"queries": self.settings.rate_limit_queries, "writes": self.settings.rate_limit_writes},
+            redis_url=self.settings.redis_url,
+            key_prefix=self.settings.rate_limit_key_prefix,
+        )
+
+    @cached_property
+    def dashboard(self) -> CaseAgentDashboard:
+        return CaseAgentDashboard(
+            self.metrics, persistence_enabled=self.settings.enable_case_agent_integration
+        )
+
     def configure_logging(self) -> None:
         """JSON logs on stderr, every string passed through the sanitizer's one-way redaction."""
         configure_logging(self.settings.log_level, json=self.settings.log_json)
@@ -147,10 +180,25 @@ class Container:
                 return
             if self.settings.migrate_on_start:
                 await upgrade_to_head(self.database)
+            if self.settings.kb_load_starter:
+                await self._load_starter_knowledge()
             self._background.append(asyncio.create_task(self._purge_loop()))
+            self._background.append(asyncio.create_task(self._dashboard_sample_loop()))
             self._started = True
 
+    async def _load_starter_knowledge(self) -> None:
+        """The packaged runbooks as global documents; a failure is logged, never fatal to the server."""
+        try:
+            report = await self.knowledge_service.upsert_sources(starter_documents(), revive_deleted=False)
+        except Exception:
+            _logger.exception("loading the starter runbooks failed")
+            return
+        if report.created or report.updated:
+            _logger.info("starter runbooks loaded", created=len(report.created), updated=len(report.updated))
+
     async def stop(self) -> None:
+        if "evidence_service" in self.__dict__:
+            await self.evidence_service.stop()
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -177,6 +225,31 @@ class Container:
                 _logger.exception("retention purge failed")
             await asyncio.sleep(self.settings.purge_interval_seconds)
 
+    async def _dashboard_sample_loop(self) -> None:
+        """Snapshots for the dashboard's sliding window, taken even when nobody looks at it."""
+        while True:
+            try:
+                self.dashboard.sample()
+            except Exception:
+                _logger.exception("dashboard sample failed")
+            await asyncio.sleep(SAMPLE_INTERVAL_SECONDS)
+
+    async def _redis_report(self) -> dict[str, Any]:
+        """Reported, not required: the rate limiter fails open while Redis is down."""
+        if not self.settings.redis_url:
+            return {"redis": {"configured": False}}
+        return {"redis": {"configured": True, "reachable": await redis_reachable(self.settings.redis_url)}}
+
+    def _rate_limit_report(self) -> dict[str, Any]:
+        return {
+            "rate_limit": {
+                "enabled": self.settings.rate_limit_enabled,
+                "storage": self.rate_limiter.storage_kind,
+                "queries": self.settings.rate_limit_queries,
+                "writes": self.settings.rate_limit_writes,
+            }
+        }
+
     async def readiness(self) -> dict[str, Any]:
         database_ok = await self.database.ping()
         revision = await current_revision(self.database) if database_ok else None
@@ -186,6 +259,8 @@ class Container:
             "status": "ready" if database_ok and at_head else "not_ready",
             "database": {"reachable": database_ok, "revision": revision, "at_head": at_head},
             "llm": {"configured": self.llm_router.configured, "providers": providers},
+            **await self._redis_report(),
+            **self._rate_limit_report(),
         }
 
     async def detailed_health(self) -> dict[str, Any]:

@@ -10,10 +10,23 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from faultmaven import __version__
+from faultmaven.api.console import mount_console
 from faultmaven.api.idempotency import IdempotencyMiddleware
 from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
 from faultmaven.api.problems import install_problem_handlers
-from faultmaven.api.v1.routes import agent, auth, cases, health, queries, sessions
+from faultmaven.api.rate_limit import RateLimitMiddleware
+from faultmaven.api.uploads import MULTIPART_OVERHEAD_BYTES
+from faultmaven.api.v1.routes import (
+    agent,
+    auth,
+    cases,
+    evidence,
+    health,
+    knowledge,
+    metrics_dashboard,
+    queries,
+    sessions,
+)
 from faultmaven.config.settings import Settings
 from faultmaven.container import Container
 
@@ -31,6 +44,7 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
 ]
+EVIDENCE_UPLOAD_PATH = r"/api/v1/cases/[^/]+/data"
 EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
 
 
@@ -41,7 +55,7 @@ def _cors_origin_regex(settings: Settings) -> str:
 
 def _install_routes(app: FastAPI) -> None:
     """Routers carry their full prefix, so a route's template is its path (metrics label by it)."""
-    for module in (health, auth, sessions, cases, queries, agent):
+    for module in (health, auth, sessions, cases, evidence, queries, agent, metrics_dashboard, knowledge):
         app.include_router(module.router)
 
 
@@ -59,8 +73,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.state.container = container
     install_problem_handlers(app)
     _install_routes(app)
+    mount_console(app, container.settings)
 
     app.add_middleware(IdempotencyMiddleware, container=container)
+    app.add_middleware(RateLimitMiddleware, container=container)
     app.add_middleware(EnsureStartedMiddleware, start=container.start)
     app.add_middleware(
         CORSMiddleware,
@@ -74,6 +90,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         RequestContextMiddleware,
         metrics=container.metrics,
         max_body_bytes=container.settings.max_request_bytes,
+        body_limits={EVIDENCE_UPLOAD_PATH: container.settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES},
     )
     return app
 

@@ -6,6 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse
 from platformdirs import user_data_dir
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +37,7 @@ class Settings(BaseSettings):
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
 
     enable_case_agent_integration: bool = Field(
         default=True,
@@ -46,11 +48,20 @@ class Settings(BaseSettings):
     conversation_context_messages: int = Field(default=10, ge=5, le=10)
     query_time_budget_seconds: float = Field(default=120, gt=0)
     deprecated_routes_retired: bool = False
+    kb_load_starter: bool = True
+
+    console_enabled: bool = True
+    console_path: str = "/"
 
     llm_providers: str = ""
     llm_failure_threshold: int = Field(default=3, ge=1)
     llm_cooldown_seconds: float = Field(default=30, gt=0)
     llm_max_retries: int = Field(default=1, ge=0, le=5)
+
+    rate_limit_enabled: bool = True
+    rate_limit_queries: str = "30/minute"
+    rate_limit_writes: str = "120/minute"
+    rate_limit_key_prefix: str = "faultmaven-ratelimit"
 
     tracing_exporter: Literal["none", "console", "otlp"] = "none"
     otlp_endpoint: str | None = None
@@ -62,6 +73,18 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("rate_limit_queries", "rate_limit_writes")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        """Refuse to start on a budget that `limits` cannot read or that would refuse every request."""
+        try:
+            amount = parse(value).amount
+        except ValueError as error:
+            raise ValueError(f"not a rate limit like '30/minute': {value!r}") from error
+        if amount < 1:
+            raise ValueError(f"a rate limit must allow at least one request: {value!r}")
         return value
 
     @cached_property

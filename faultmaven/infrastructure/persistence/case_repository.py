@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faultmaven.infrastructure.persistence import evidence_repository
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
 
@@ -111,6 +112,7 @@ async def list_cases(
 async def delete_case(session: AsyncSession, case_id: str) -> bool:
     await session.execute(delete(CaseMessageRow).where(CaseMessageRow.case_id == case_id))
     await session.execute(delete(QueryRow).where(QueryRow.case_id == case_id))
+    await evidence_repository.delete_case_evidence(session, case_id)
     result = await session.execute(delete(CaseRow).where(CaseRow.case_id == case_id))
     return bool(result.rowcount)
 

@@ -160,3 +160,6 @@ class IdempotencyRow(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+from faultmaven.infrastructure.persistence import evidence_tables, knowledge_tables  # noqa: E402, F401

@@ -1,0 +1,122 @@
+// One message of the conversation. An agent answer shows its Markdown, the marker of a response type
+// that asks the user to act, the degraded-answer notice, evidence requests, plan and numbered citations.
+
+import { enc } from '../api.js';
+import { appendChildren, h, timeElement } from '../dom.js';
+import { renderMarkdown } from '../markdown.js';
+import { badge } from '../ui.js';
+import { openSource, sourceLabel } from './citations.js';
+
+const RESPONSE_MARKERS = {
+  CLARIFICATION_REQUEST: ['Action required: please clarify', 'action'],
+  CONFIRMATION_REQUEST: ['Action required: please confirm', 'action'],
+  NEEDS_MORE_DATA: ['Action required: more evidence needed', 'action'],
+  ESCALATION_REQUIRED: ['Escalation required', 'error'],
+  SOLUTION_READY: ['Solution ready', 'ok'],
+  PLAN_PROPOSAL: ['Plan proposed', 'info'],
+};
+const SNIPPET_CHARS = 140;
+
+export function messageArticle(role, createdAt) {
+  const who = role === 'user' ? 'You' : role === 'agent' ? 'FaultMaven' : 'System';
+  return h('article', { class: `message message-${role}`, dataset: { role } },
+    h('header', { class: 'message-head' }, h('span', { class: 'message-author' }, who), ' ',
+      createdAt ? timeElement(createdAt) : null),
+    h('div', { class: 'message-body' }));
+}
+
+export function renderUserMessage(message) {
+  const article = messageArticle(message.role, message.created_at);
+  article.querySelector('.message-body').append(h('p', { class: 'plain' }, message.content));
+  return article;
+}
+
+// `response` is an AgentResponse, or what a stored message knows of one (content + metadata).
+export function renderAgentAnswer(article, response, caseId) {
+  const metadata = response.metadata || {};
+  const responseType = response.response_type || metadata.response_type || 'ANSWER';
+  article.dataset.responseType = responseType;
+  article.dataset.degraded = String(Boolean(metadata.degraded));
+  article.removeAttribute('aria-busy');
+  const head = article.querySelector('.message-head');
+  head.querySelectorAll('.badge').forEach((node) => node.remove());
+  const marker = RESPONSE_MARKERS[responseType];
+  if (marker) head.append(badge(marker[0], marker[1]));
+  if (metadata.degraded) head.append(badge('Degraded answer', 'warn'));
+
+  const body = article.querySelector('.message-body');
+  body.replaceChildren();
+  appendChildren(body, [
+    metadata.degraded ? degradedNotice(metadata) : null,
+    h('div', { class: 'markdown' }, renderMarkdown(response.content)),
+    planList(response.plan),
+    evidenceRequests(response.evidence_requests, caseId),
+    suggestedActions(response.suggested_actions, response.next_action_hint),
+    sourceList(response.sources, caseId),
+    answerFooter(response, metadata)]);
+}
+
+function degradedNotice(metadata) {
+  const noProvider = metadata.degraded_reason === 'no_llm_configured';
+  return h('div', { class: 'notice notice-warn degraded', role: 'note' },
+    h('strong', {}, noProvider ? 'No AI model is configured: ' : 'No AI model answered: '),
+    noProvider
+      ? 'this answer was built from what the server knows, without an LLM. To get AI answers, set '
+      : 'every configured provider failed, so this answer was built without an LLM. Check the providers in ',
+    noProvider ? [h('code', {}, 'FAULTMAVEN_LLM_PROVIDERS'), ' (for example ', h('code', {}, 'ollama:llama3.1'),
+      ', or ', h('code', {}, 'openai:gpt-4.1-mini'), ' with ', h('code', {}, 'FAULTMAVEN_LLM_OPENAI_API_KEY'),
+      ') and restart the server. See '] : null,
+    h('a', { href: '#/settings' }, 'Settings'), '.');
+}
+
+function planList(plan) {
+  if (!plan?.length) return null;
+  return h('section', { class: 'answer-section' }, h('h3', {}, 'Proposed plan'),
+    h('ol', {}, plan.map((step) => h('li', {}, step.description || String(step)))));
+}
+
+function evidenceRequests(requests, caseId) {
+  if (!requests?.length) return null;
+  return h('section', { class: 'answer-section evidence-requests' },
+    h('h3', {}, 'Evidence requested'),
+    h('ul', { class: 'request-list' }, requests.map((request) => {
+      const commands = request.guidance?.commands || [];
+      return h('li', { class: 'request' },
+        h('strong', {}, request.label || 'Evidence'),
+        request.category ? [' ', badge(request.category.replaceAll('_', ' '))] : null,
+        request.description ? h('p', {}, request.description) : null,
+        commands.length ? h('pre', { class: 'commands' }, h('code', {}, commands.join('\n'))) : null);
+    })),
+    h('a', { class: 'button', href: `#/cases/${enc(caseId)}/evidence` }, 'Upload evidence'));
+}
+
+function suggestedActions(actions, hint) {
+  const items = (actions || []).map((action) => (typeof action === 'string' ? action : action.label || action.description))
+    .filter(Boolean);
+  if (!items.length && !hint) return null;
+  return h('section', { class: 'answer-section' },
+    items.length ? [h('h3', {}, 'Suggested next steps'), h('ul', {}, items.map((item) => h('li', {}, item)))] : null,
+    hint ? h('p', { class: 'muted' }, hint) : null);
+}
+
+function sourceList(sources, caseId) {
+  if (!sources?.length) return null;
+  return h('section', { class: 'answer-section sources' },
+    h('h3', {}, 'Sources'),
+    h('ol', { class: 'source-list' }, sources.map((source, index) => {
+      const snippet = (source.content || '').split('\n')[0].slice(0, SNIPPET_CHARS);
+      return h('li', {},
+        h('button', {
+          type: 'button', class: 'citation', dataset: { sourceType: source.type },
+          onclick: () => openSource(caseId, source),
+        }, h('span', { class: 'citation-number' }, `[${index + 1}]`), ' ', sourceLabel(source)),
+        snippet ? h('span', { class: 'snippet-preview' }, snippet) : null);
+    })));
+}
+
+function answerFooter(response, metadata) {
+  const parts = [];
+  if (metadata.provider) parts.push(`${metadata.provider}${metadata.model ? ` · ${metadata.model}` : ''}`);
+  if (typeof response.confidence_score === 'number') parts.push(`confidence ${Math.round(response.confidence_score * 100)}%`);
+  return parts.length ? h('p', { class: 'answer-footer muted' }, parts.join(' · ')) : null;
+}
