@@ -12,9 +12,12 @@ from tests.fakes.fake_llm import structured
 
 async def test_case_query_spans(app_with, fake_llm) -> None:
     providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, container = await app_with(llm_providers=providers, environ=environ)
     exporter = InMemorySpanExporter()
-    container.__dict__["tracer"] = OtelTracer(span_processor=SimpleSpanProcessor(exporter))
+
+    def use_memory_tracer(container) -> None:
+        container.__dict__["tracer"] = OtelTracer(span_processor=SimpleSpanProcessor(exporter))
+
+    http, _ = await app_with(llm_providers=providers, environ=environ, prepare=use_memory_tracer)
     case_id = (await http.post("/api/v1/cases", json={"initial_message": "secret-ish words here"})).json()[
         "case"]["case_id"]
     fake_llm.script(structured({"content": "answer text", "response_type": "ANSWER"}))
