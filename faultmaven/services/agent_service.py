@@ -83,8 +83,9 @@ class _SanitizingTool:
         result = await self._tool.execute(context, args)
         (masked,) = await self._masking.mask([result.text])
         if self._events is not None:
-            await self._events.emit("tool_result", {"name": self.name, "text": masked[:2000],
-                                                    "sources": len(result.sources)})
+            await self._events.emit(
+                "tool_result", {"name": self.name, "text": masked[:2000], "sources": len(result.sources)}
+            )
         return ToolResult(text=masked, sources=result.sources)
 
 
@@ -161,13 +162,20 @@ class AgentService:
         call = await self._llm_call(request, masking, tool_context, events)
         with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
             result = await self._llm.generate(call)
-            span.set_attributes({"llm.provider": result.provider, "llm.model": result.model,
-                                 "llm.input_tokens": result.input_tokens, "llm.output_tokens": result.output_tokens,
-                                 "llm.tool_calls": len(result.tool_calls)})
+            span.set_attributes(
+                {
+                    "llm.provider": result.provider,
+                    "llm.model": result.model,
+                    "llm.input_tokens": result.input_tokens,
+                    "llm.output_tokens": result.output_tokens,
+                    "llm.tool_calls": len(result.tool_calls),
+                }
+            )
         return await self._response_from_llm(request, result, masking)
 
-    async def _llm_call(self, request: QueryRequest, masking: _Masking, tool_context: ToolContext,
-                        events: EventSink | None) -> LLMCall:
+    async def _llm_call(
+        self, request: QueryRequest, masking: _Masking, tool_context: ToolContext, events: EventSink | None
+    ) -> LLMCall:
         (prompt,) = await masking.mask([request.query])
         tools = [_SanitizingTool(tool, masking, events) for tool in self._tools]
         return LLMCall(
@@ -264,8 +272,9 @@ class AgentService:
                 self.logger.warning("tool failed in offline answer", tool=tool.name)
         return results
 
-    async def process_query_for_case(self, case_id: str, request: QueryRequest,
-                                     events: EventSink | None = None) -> AgentResponse:
+    async def process_query_for_case(
+        self, case_id: str, request: QueryRequest, events: EventSink | None = None
+    ) -> AgentResponse:
         """Process a query in its case: conversation context in, both messages persisted, never a 500 for
         an LLM or case-store failure (a degraded, clearly marked answer instead)."""
         started = time.perf_counter()
@@ -273,8 +282,9 @@ class AgentService:
             case = await self._validated_case(case_id)
             conversation_context = await self._get_case_conversation_context(case_id)
             enhanced = self._create_enhanced_request(request, conversation_context, case_id)
-            response, outcome = await self._answer(case_id, enhanced, case if isinstance(case, Case) else None,
-                                                   events)
+            response, outcome = await self._answer(
+                case_id, enhanced, case if isinstance(case, Case) else None, events
+            )
             await self._persist_case_interaction(case_id, request, response)
             await self._attach_case(response, case_id, request)
         self._record_metrics(conversation_context, response, outcome, time.perf_counter() - started)
@@ -293,14 +303,16 @@ class AgentService:
             raise ValueError(f"Case {case_id} not found or not accessible")
         return case
 
-    async def _answer(self, case_id: str, enhanced: QueryRequest, case: Case | None,
-                      events: EventSink | None) -> tuple[AgentResponse, str]:
+    async def _answer(
+        self, case_id: str, enhanced: QueryRequest, case: Case | None, events: EventSink | None
+    ) -> tuple[AgentResponse, str]:
         context = ToolContext(case_id=case_id, user_id=enhanced.context.get("user_id"))
         if not self._llm.configured:
             return await self._offline_response(enhanced, context, "no_llm_configured", {}, case), "degraded"
         try:
-            answer = await (self.process_query(enhanced, events) if events is not None
-                            else self.process_query(enhanced))
+            answer = await (
+                self.process_query(enhanced, events) if events is not None else self.process_query(enhanced)
+            )
             return answer, "success"
         except LLMProviderError as error:
             self.logger.error("LLM providers failed", reasons=error.reasons)
@@ -383,7 +395,10 @@ class AgentService:
             request,
             MessageType.AGENT_RESPONSE,
             response.content,
-            {"response_type": response.response_type.value, "degraded": bool(response.metadata.get("degraded"))},
+            {
+                "response_type": response.response_type.value,
+                "degraded": bool(response.metadata.get("degraded")),
+            },
         )
 
     async def _attach_case(self, response: AgentResponse, case_id: str, request: QueryRequest) -> None:

@@ -58,15 +58,22 @@ class QueryEventWriter:
         now = utcnow()
         rows = []
         for event, data in events:
-            rows.append(QueryEventRow(query_id=self._query_id, seq=self._seq, event=event, data=data,
-                                      created_at=now))
+            rows.append(
+                QueryEventRow(query_id=self._query_id, seq=self._seq, event=event, data=data, created_at=now)
+            )
             self._seq += 1
         async with self._db.write() as session:
             await repo.add_events(session, rows)
 
 
-async def follow_events(database: Database, query_id: str, after_seq: int = 0, *, poll_seconds: float = 0.1,
-                        idle_timeout: float = 600) -> AsyncIterator[QueryEventRow]:
+async def follow_events(
+    database: Database,
+    query_id: str,
+    after_seq: int = 0,
+    *,
+    poll_seconds: float = 0.1,
+    idle_timeout: float = 600,
+) -> AsyncIterator[QueryEventRow]:
     """Yield the query's events after `after_seq` as they appear, until a final event (or nothing new for
     `idle_timeout` seconds)."""
     last_seen = time.monotonic()

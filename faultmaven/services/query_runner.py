@@ -28,8 +28,10 @@ from faultmaven.services.query_events import QueryEventWriter
 _logger = structlog.get_logger(__name__)
 
 CANCELLED_TEXT = "This query was cancelled before an answer was ready."
-WORKER_LOST_TEXT = ("This query could not be answered: the server process working on it stopped "
-                    "{attempts} times. Ask again to retry.")
+WORKER_LOST_TEXT = (
+    "This query could not be answered: the server process working on it stopped "
+    "{attempts} times. Ask again to retry."
+)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,13 @@ class QueryCancelled(Exception):
 
 
 class QueryRunner:
-    def __init__(self, database: Database, case_service: CaseService, agent_service: AgentService,
-                 settings: RunnerSettings | None = None):
+    def __init__(
+        self,
+        database: Database,
+        case_service: CaseService,
+        agent_service: AgentService,
+        settings: RunnerSettings | None = None,
+    ):
         self._db = database
         self._cases = case_service
         self._agent = agent_service
@@ -59,8 +66,17 @@ class QueryRunner:
     def new_claimed_row(self, **fields: Any) -> QueryRow:
         """A query row already claimed by this runner, for answers run right away in this process."""
         now = utcnow()
-        return QueryRow(status="processing", claimed_by=self.worker_id, lease_expires_at=now + self._lease,
-                        attempts=1, created_at=now, completed_at=None, response=None, error=None, **fields)
+        return QueryRow(
+            status="processing",
+            claimed_by=self.worker_id,
+            lease_expires_at=now + self._lease,
+            attempts=1,
+            created_at=now,
+            completed_at=None,
+            response=None,
+            error=None,
+            **fields,
+        )
 
     async def claim_and_run(self, query_id: str) -> AgentResponse | None:
         """Run the query if it is free to take; None if another worker has it or it is finished."""
@@ -101,7 +117,9 @@ class QueryRunner:
                 if done:
                     return work.result()
                 async with self._db.write() as session:
-                    still_ours = await repo.renew_lease(session, query_id, self.worker_id, utcnow() + self._lease)
+                    still_ours = await repo.renew_lease(
+                        session, query_id, self.worker_id, utcnow() + self._lease
+                    )
                 if not still_ours:
                     raise QueryCancelled
         finally:
@@ -109,13 +127,20 @@ class QueryRunner:
                 work.cancel()
                 await asyncio.gather(work, return_exceptions=True)
 
-    async def _record_success(self, row: QueryRow, response: AgentResponse,
-                              writer: QueryEventWriter) -> AgentResponse | None:
+    async def _record_success(
+        self, row: QueryRow, response: AgentResponse, writer: QueryEventWriter
+    ) -> AgentResponse | None:
         response.query_id = row.query_id
         body = response.model_dump(mode="json")
         async with self._db.write() as session:
-            finished = await repo.finish_query(session, row.query_id, status="completed", now=utcnow(),
-                                               response=body, worker_id=self.worker_id)
+            finished = await repo.finish_query(
+                session,
+                row.query_id,
+                status="completed",
+                now=utcnow(),
+                response=body,
+                worker_id=self.worker_id,
+            )
         if not finished:
             await writer.emit("cancelled", {"query_id": row.query_id})
             return None
@@ -132,8 +157,9 @@ class QueryRunner:
         if isinstance(error, ValueError):
             failure = {"code": "CASE_NOT_FOUND", "message": "The case no longer exists"}
         async with self._db.write() as session:
-            await repo.finish_query(session, row.query_id, status="failed", now=utcnow(), error=failure,
-                                    worker_id=self.worker_id)
+            await repo.finish_query(
+                session, row.query_id, status="failed", now=utcnow(), error=failure, worker_id=self.worker_id
+            )
         await writer.emit("error", failure)
 
     async def _give_up(self, row: QueryRow, writer: QueryEventWriter) -> None:
@@ -142,22 +168,31 @@ class QueryRunner:
         request = QueryRequest.model_validate(row.request or {"query": row.query})
         await self.store_closing_messages(row, request, failure["message"], {"failed": True})
         async with self._db.write() as session:
-            await repo.finish_query(session, row.query_id, status="failed", now=utcnow(), error=failure,
-                                    worker_id=self.worker_id)
+            await repo.finish_query(
+                session, row.query_id, status="failed", now=utcnow(), error=failure, worker_id=self.worker_id
+            )
         await writer.emit("error", failure)
 
-    async def store_closing_messages(self, row: QueryRow, request: QueryRequest, text: str,
-                                     metadata: dict[str, Any]) -> None:
+    async def store_closing_messages(
+        self, row: QueryRow, request: QueryRequest, text: str, metadata: dict[str, Any]
+    ) -> None:
         """The user's question and a closing agent line, for a query that ends without an answer: each
         query leaves exactly one user and one agent message, whatever happens to it."""
         if not self._settings.record_messages:
             return
-        for message_type, content in ((MessageType.USER_QUERY, request.query),
-                                      (MessageType.AGENT_RESPONSE, text)):
-            message = CaseMessage(case_id=row.case_id, session_id=request.session_id, message_type=message_type,
-                                  content=content, query_id=row.query_id,
-                                  author_id=row.user_id if message_type is MessageType.USER_QUERY else None,
-                                  metadata={"source": SOURCE_TAG, **metadata})
+        for message_type, content in (
+            (MessageType.USER_QUERY, request.query),
+            (MessageType.AGENT_RESPONSE, text),
+        ):
+            message = CaseMessage(
+                case_id=row.case_id,
+                session_id=request.session_id,
+                message_type=message_type,
+                content=content,
+                query_id=row.query_id,
+                author_id=row.user_id if message_type is MessageType.USER_QUERY else None,
+                metadata={"source": SOURCE_TAG, **metadata},
+            )
             try:
                 await self._cases.add_message_to_case(row.case_id, message)
             except Exception:

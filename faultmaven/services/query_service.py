@@ -37,8 +37,14 @@ class QueryPolicy:
 
 
 class QueryService:
-    def __init__(self, database: Database, case_service: CaseService, runner: QueryRunner, queue: JobQueue,
-                 policy: QueryPolicy | None = None):
+    def __init__(
+        self,
+        database: Database,
+        case_service: CaseService,
+        runner: QueryRunner,
+        queue: JobQueue,
+        policy: QueryPolicy | None = None,
+    ):
         self._db = database
         self._cases = case_service
         self._runner = runner
@@ -46,9 +52,17 @@ class QueryService:
         self._policy = policy or QueryPolicy()
         self._inflight: set[asyncio.Task[AgentResponse | None]] = set()
 
-    async def submit(self, principal: Principal, case_id: str, query: str, *, session_id: str | None = None,
-                     context: dict[str, Any] | None = None, priority: QueryPriority = "medium",
-                     respond_async: bool = False) -> AgentResponse | Accepted:
+    async def submit(
+        self,
+        principal: Principal,
+        case_id: str,
+        query: str,
+        *,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        priority: QueryPriority = "medium",
+        respond_async: bool = False,
+    ) -> AgentResponse | Accepted:
         """Answer now, or accept for the background when asked to, when the query is large, or when the
         synchronous time budget runs out (the answer then keeps going in this process)."""
         await self._cases.get_owned_case(principal.user_id, case_id)
@@ -67,15 +81,29 @@ class QueryService:
             return Accepted(row.query_id, case_id)
         return response if response is not None else await self._unanswered(case_id, row.query_id)
 
-    async def start_stream(self, principal: Principal, case_id: str, query: str, *,
-                           session_id: str | None = None, context: dict[str, Any] | None = None,
-                           priority: QueryPriority = "medium") -> Accepted:
+    async def start_stream(
+        self,
+        principal: Principal,
+        case_id: str,
+        query: str,
+        *,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        priority: QueryPriority = "medium",
+    ) -> Accepted:
         await self._cases.get_owned_case(principal.user_id, case_id)
         return await self._enqueue(self._row_fields(principal, case_id, query, session_id, context, priority))
 
     async def _enqueue(self, fields: dict[str, Any]) -> Accepted:
-        row = QueryRow(status="pending", attempts=0, created_at=utcnow(), completed_at=None, response=None,
-                       error=None, **fields)
+        row = QueryRow(
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+            completed_at=None,
+            response=None,
+            error=None,
+            **fields,
+        )
         async with self._db.write() as session:
             await repo.insert_query(session, row)
         writer = await QueryEventWriter.open(self._db, row.query_id)
@@ -83,23 +111,51 @@ class QueryService:
         try:
             await self._queue.enqueue(row.query_id)
         except QueueFullError as error:
-            await self._finish(row.query_id, "failed", {"code": "QUEUE_FULL", "message": "Too many queries wait"})
-            raise ServiceUnavailableError("Too many queries are waiting; try again shortly", code="QUEUE_FULL",
-                                          headers={"Retry-After": str(error.retry_after_seconds)}) from error
+            await self._finish(
+                row.query_id, "failed", {"code": "QUEUE_FULL", "message": "Too many queries wait"}
+            )
+            raise ServiceUnavailableError(
+                "Too many queries are waiting; try again shortly",
+                code="QUEUE_FULL",
+                headers={"Retry-After": str(error.retry_after_seconds)},
+            ) from error
         return Accepted(row.query_id, row.case_id)
 
     @staticmethod
-    def _row_fields(principal: Principal, case_id: str, query: str, session_id: str | None,
-                    context: dict[str, Any] | None, priority: QueryPriority) -> dict[str, Any]:
+    def _row_fields(
+        principal: Principal,
+        case_id: str,
+        query: str,
+        session_id: str | None,
+        context: dict[str, Any] | None,
+        priority: QueryPriority,
+    ) -> dict[str, Any]:
         query_id = new_id("q")
         session = session_id or principal.session_id or f"case_session_{case_id}"
-        request = QueryRequest(query=query, session_id=session, priority=priority, context={
-            **(context or {}), "case_id": case_id, "user_id": principal.user_id, "query_id": query_id,
-            "user": {"user_id": principal.user_id, "username": principal.user.username,
-                     "display_name": principal.user.display_name or principal.user.username},
-        })
-        return {"query_id": query_id, "case_id": case_id, "user_id": principal.user_id, "session_id": session,
-                "query": query, "request": request.model_dump(mode="json")}
+        request = QueryRequest(
+            query=query,
+            session_id=session,
+            priority=priority,
+            context={
+                **(context or {}),
+                "case_id": case_id,
+                "user_id": principal.user_id,
+                "query_id": query_id,
+                "user": {
+                    "user_id": principal.user_id,
+                    "username": principal.user.username,
+                    "display_name": principal.user.display_name or principal.user.username,
+                },
+            },
+        )
+        return {
+            "query_id": query_id,
+            "case_id": case_id,
+            "user_id": principal.user_id,
+            "session_id": session,
+            "query": query,
+            "request": request.model_dump(mode="json"),
+        }
 
     async def _unanswered(self, case_id: str, query_id: str) -> AgentResponse:
         """A synchronous query that ended without an answer: say why, as the query row records it."""
@@ -108,8 +164,11 @@ class QueryService:
         error = (row.error if row is not None else None) or {}
         if error.get("code") == "CASE_NOT_FOUND":
             raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
-        raise ServiceUnavailableError(error.get("message", "The query could not be answered"),
-                                      code=error.get("code", "QUERY_FAILED"), query_id=query_id)
+        raise ServiceUnavailableError(
+            error.get("message", "The query could not be answered"),
+            code=error.get("code", "QUERY_FAILED"),
+            query_id=query_id,
+        )
 
     async def _finish(self, query_id: str, status: str, error: dict[str, Any]) -> bool:
         async with self._db.write() as session:
@@ -122,7 +181,9 @@ class QueryService:
             return
         if row.status not in RUNNING:
             raise ConflictError(f"Query {query_id} has already {row.status}", code="QUERY_FINISHED")
-        cancelled = await self._finish(query_id, "cancelled", {"code": "CANCELLED", "message": CANCELLED_TEXT})
+        cancelled = await self._finish(
+            query_id, "cancelled", {"code": "CANCELLED", "message": CANCELLED_TEXT}
+        )
         if cancelled and row.status == "pending":
             await self._close_unstarted(row)
 
@@ -132,8 +193,9 @@ class QueryService:
         writer = await QueryEventWriter.open(self._db, row.query_id)
         await writer.emit("cancelled", {"query_id": row.query_id})
 
-    async def events(self, owner_id: str, case_id: str, query_id: str,
-                     after_seq: int = 0) -> AsyncIterator[QueryEventRow]:
+    async def events(
+        self, owner_id: str, case_id: str, query_id: str, after_seq: int = 0
+    ) -> AsyncIterator[QueryEventRow]:
         await self._owned_row(owner_id, case_id, query_id)
         return follow_events(self._db, query_id, after_seq)
 
@@ -148,7 +210,9 @@ class QueryService:
     async def get(self, owner_id: str, case_id: str, query_id: str) -> dict[str, Any]:
         return query_status(await self._owned_row(owner_id, case_id, query_id))
 
-    async def list(self, owner_id: str, case_id: str, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    async def list(
+        self, owner_id: str, case_id: str, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
         await self._cases.get_owned_case(owner_id, case_id)
         async with self._db.read() as session:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
@@ -165,9 +229,13 @@ class QueryService:
 
 
 def query_summary(row: QueryRow) -> dict[str, Any]:
-    return {"query_id": row.query_id, "query": row.query, "status": row.status,
-            "created_at": row.created_at.isoformat(),
-            "completed_at": row.completed_at.isoformat() if row.completed_at else None}
+    return {
+        "query_id": row.query_id,
+        "query": row.query,
+        "status": row.status,
+        "created_at": row.created_at.isoformat(),
+        "completed_at": row.completed_at.isoformat() if row.completed_at else None,
+    }
 
 
 def query_status(row: QueryRow) -> dict[str, Any]:

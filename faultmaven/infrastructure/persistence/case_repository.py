@@ -172,7 +172,8 @@ async def append_message(
     return message.model_copy(update={"created_at": now})
 
 
-async def _query_message(session: AsyncSession, query_id: str, message_type: MessageType) -> CaseMessage | None:
+async def _query_message(session: AsyncSession, query_id: str,
+                         message_type: MessageType) -> CaseMessage | None:
     """A query's user or agent message, if stored already: a re-run after a crash must not add it twice."""
     row = (
         await session.execute(

@@ -30,15 +30,20 @@ def _claimable(now: datetime, pending_before: datetime | None = None) -> Any:
     return or_(pending, and_(QueryRow.status == "processing", QueryRow.lease_expires_at < now))
 
 
-async def claim_query(session: AsyncSession, query_id: str, worker_id: str, now: datetime,
-                      lease_until: datetime) -> QueryRow | None:
+async def claim_query(
+    session: AsyncSession, query_id: str, worker_id: str, now: datetime, lease_until: datetime
+) -> QueryRow | None:
     """Take the job if it is pending or its lease ran out (its worker died); None if someone else has it."""
     claimed = (
         await session.execute(
             update(QueryRow)
             .where(QueryRow.query_id == query_id, _claimable(now))
-            .values(status="processing", claimed_by=worker_id, lease_expires_at=lease_until,
-                    attempts=QueryRow.attempts + 1)
+            .values(
+                status="processing",
+                claimed_by=worker_id,
+                lease_expires_at=lease_until,
+                attempts=QueryRow.attempts + 1,
+            )
             .returning(QueryRow.query_id)
         )
     ).scalar_one_or_none()
@@ -51,29 +56,46 @@ async def renew_lease(session: AsyncSession, query_id: str, worker_id: str, leas
     """Extend our lease; False when the job is no longer ours to run (cancelled, or taken over)."""
     result = await session.execute(
         update(QueryRow)
-        .where(QueryRow.query_id == query_id, QueryRow.claimed_by == worker_id, QueryRow.status == "processing")
+        .where(
+            QueryRow.query_id == query_id, QueryRow.claimed_by == worker_id, QueryRow.status == "processing"
+        )
         .values(lease_expires_at=lease_until)
     )
     return bool(result.rowcount)
 
 
-async def recoverable_ids(session: AsyncSession, now: datetime, *, pending_before: datetime | None = None,
-                          limit: int = 100) -> list[str]:
+async def recoverable_ids(
+    session: AsyncSession, now: datetime, *, pending_before: datetime | None = None, limit: int = 100
+) -> list[str]:
     """Jobs nobody is running: pending (older than `pending_before`, if given) or with an expired lease."""
-    rows = await session.execute(select(QueryRow.query_id).where(_claimable(now, pending_before))
-                                 .order_by(QueryRow.created_at).limit(limit))
+    rows = await session.execute(
+        select(QueryRow.query_id)
+        .where(_claimable(now, pending_before))
+        .order_by(QueryRow.created_at)
+        .limit(limit)
+    )
     return list(rows.scalars())
 
 
-async def finish_query(session: AsyncSession, query_id: str, *, status: str, now: datetime,
-                       response: dict[str, Any] | None = None, error: dict[str, Any] | None = None,
-                       worker_id: str | None = None) -> bool:
+async def finish_query(
+    session: AsyncSession,
+    query_id: str,
+    *,
+    status: str,
+    now: datetime,
+    response: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    worker_id: str | None = None,
+) -> bool:
     """Record the outcome once: a query already final (e.g. cancelled meanwhile) is left alone."""
     conditions = [QueryRow.query_id == query_id, QueryRow.status.not_in(FINAL_STATUSES)]
     if worker_id is not None:
         conditions.append(QueryRow.claimed_by == worker_id)
-    result = await session.execute(update(QueryRow).where(*conditions).values(
-        status=status, completed_at=now, response=response, error=error, lease_expires_at=None))
+    result = await session.execute(
+        update(QueryRow)
+        .where(*conditions)
+        .values(status=status, completed_at=now, response=response, error=error, lease_expires_at=None)
+    )
     return bool(result.rowcount)
 
 
@@ -86,17 +108,26 @@ async def get_query_by_id(session: AsyncSession, query_id: str) -> QueryRow | No
     return await session.get(QueryRow, query_id, populate_existing=True)
 
 
-async def list_queries(session: AsyncSession, case_id: str, limit: int, offset: int) -> tuple[list[QueryRow], int]:
-    total = (await session.execute(select(func.count()).select_from(QueryRow)
-                                   .where(QueryRow.case_id == case_id))).scalar_one()
-    rows = (await session.execute(select(QueryRow).where(QueryRow.case_id == case_id)
-                                  .order_by(QueryRow.created_at, QueryRow.query_id).limit(limit).offset(offset)))
+async def list_queries(
+    session: AsyncSession, case_id: str, limit: int, offset: int
+) -> tuple[list[QueryRow], int]:
+    total = (
+        await session.execute(select(func.count()).select_from(QueryRow).where(QueryRow.case_id == case_id))
+    ).scalar_one()
+    rows = await session.execute(
+        select(QueryRow)
+        .where(QueryRow.case_id == case_id)
+        .order_by(QueryRow.created_at, QueryRow.query_id)
+        .limit(limit)
+        .offset(offset)
+    )
     return list(rows.scalars()), total
 
 
 async def next_event_seq(session: AsyncSession, query_id: str) -> int:
-    last = (await session.execute(select(func.max(QueryEventRow.seq))
-                                  .where(QueryEventRow.query_id == query_id))).scalar_one()
+    last = (
+        await session.execute(select(func.max(QueryEventRow.seq)).where(QueryEventRow.query_id == query_id))
+    ).scalar_one()
     return (last or 0) + 1
 
 
@@ -105,8 +136,13 @@ async def add_events(session: AsyncSession, events: list[QueryEventRow]) -> None
     await session.flush()
 
 
-async def events_after(session: AsyncSession, query_id: str, after_seq: int, limit: int = 500) -> list[QueryEventRow]:
-    rows = await session.execute(select(QueryEventRow)
-                                 .where(QueryEventRow.query_id == query_id, QueryEventRow.seq > after_seq)
-                                 .order_by(QueryEventRow.seq).limit(limit))
+async def events_after(
+    session: AsyncSession, query_id: str, after_seq: int, limit: int = 500
+) -> list[QueryEventRow]:
+    rows = await session.execute(
+        select(QueryEventRow)
+        .where(QueryEventRow.query_id == query_id, QueryEventRow.seq > after_seq)
+        .order_by(QueryEventRow.seq)
+        .limit(limit)
+    )
     return list(rows.scalars())

@@ -166,7 +166,8 @@ class QueryEventRow(Base):
 
     __tablename__ = "query_events"
 
-    query_id: Mapped[str] = mapped_column(ForeignKey("queries.query_id", ondelete="CASCADE"), primary_key=True)
+    query_id: Mapped[str] = mapped_column(ForeignKey("queries.query_id", ondelete="CASCADE"),
+                                          primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     event: Mapped[str] = mapped_column(String(30))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)

@@ -26,8 +26,15 @@ class InProcessJobQueue:
 
     kind = "in_process"
 
-    def __init__(self, database: Database, run_job: RunJob, *, concurrency: int = 4, max_pending: int = 100,
-                 sweep_seconds: float = 5.0):
+    def __init__(
+        self,
+        database: Database,
+        run_job: RunJob,
+        *,
+        concurrency: int = 4,
+        max_pending: int = 100,
+        sweep_seconds: float = 5.0,
+    ):
         self._db = database
         self._run_job = run_job
         self._concurrency = concurrency
@@ -68,8 +75,12 @@ class InProcessJobQueue:
         self._tasks.clear()
 
     def health(self) -> dict[str, object]:
-        return {"kind": self.kind, "pending": self._queue.qsize(), "running": len(self._running),
-                "workers": self._concurrency}
+        return {
+            "kind": self.kind,
+            "pending": self._queue.qsize(),
+            "running": len(self._running),
+            "workers": self._concurrency,
+        }
 
     async def _work(self) -> None:
         while True:

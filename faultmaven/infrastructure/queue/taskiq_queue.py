@@ -7,8 +7,8 @@ message delivered twice (or a sweep that re-sends a stuck job) harmless.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import structlog
 from redis.asyncio import Redis
@@ -30,8 +30,17 @@ RunJob = Callable[[str], Awaitable[object]]
 class TaskiqJobQueue:
     kind = "taskiq"
 
-    def __init__(self, url: str, database: Database, run_job: RunJob, *, queue_name: str = "faultmaven:queries",
-                 max_pending: int = 1000, sweep_seconds: float = 5.0, concurrency: int = 4):
+    def __init__(
+        self,
+        url: str,
+        database: Database,
+        run_job: RunJob,
+        *,
+        queue_name: str = "faultmaven:queries",
+        max_pending: int = 1000,
+        sweep_seconds: float = 5.0,
+        concurrency: int = 4,
+    ):
         self._db = database
         self._max_pending = max_pending
         self._sweep_seconds = sweep_seconds

@@ -31,12 +31,22 @@ def upgrade() -> None:
         sa.Column("event", sa.String(length=30), nullable=False),
         sa.Column("data", JSON_TYPE, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["query_id"], ["queries.query_id"], name=op.f("fk_query_events_query_id_queries"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["query_id"],
+            ["queries.query_id"],
+            name=op.f("fk_query_events_query_id_queries"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("query_id", "seq", name=op.f("pk_query_events")),
     )
-    op.create_index("uq_case_messages_query_type", "case_messages", ["query_id", "message_type"], unique=True,
-                    sqlite_where=sa.text("query_id IS NOT NULL"), postgresql_where=sa.text("query_id IS NOT NULL"))
+    op.create_index(
+        "uq_case_messages_query_type",
+        "case_messages",
+        ["query_id", "message_type"],
+        unique=True,
+        sqlite_where=sa.text("query_id IS NOT NULL"),
+        postgresql_where=sa.text("query_id IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:

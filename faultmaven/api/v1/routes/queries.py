@@ -29,10 +29,18 @@ def _wants_async(prefer: str | None) -> bool:
 
 
 def _accepted(request: Request, accepted: Accepted) -> JSONResponse:
-    location = str(request.base_url).rstrip("/") + f"/api/v1/cases/{accepted.case_id}/queries/{accepted.query_id}"
-    return JSONResponse({"query_id": accepted.query_id, "status": "processing"}, status_code=202,
-                        headers={"Location": location, "Retry-After": POLL_AFTER_SECONDS,
-                                 "Preference-Applied": "respond-async"})
+    location = (
+        str(request.base_url).rstrip("/") + f"/api/v1/cases/{accepted.case_id}/queries/{accepted.query_id}"
+    )
+    return JSONResponse(
+        {"query_id": accepted.query_id, "status": "processing"},
+        status_code=202,
+        headers={
+            "Location": location,
+            "Retry-After": POLL_AFTER_SECONDS,
+            "Preference-Applied": "respond-async",
+        },
+    )
 
 
 def _sse(events: AsyncIterator[QueryEventRow]) -> StreamingResponse:
@@ -40,53 +48,83 @@ def _sse(events: AsyncIterator[QueryEventRow]) -> StreamingResponse:
         async for row in events:
             yield f"id: {row.seq}\nevent: {row.event}\ndata: {json.dumps(row.data)}\n\n".encode()
 
-    return StreamingResponse(body(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.post("", status_code=201)
-async def submit_case_query(case_id: str, body: QueryBody, request: Request, principal: PrincipalDep,
-                            container: ContainerDep, accept: Annotated[str | None, Header()] = None,
-                            prefer: Annotated[str | None, Header()] = None) -> Response:
+async def submit_case_query(
+    case_id: str,
+    body: QueryBody,
+    request: Request,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    accept: Annotated[str | None, Header()] = None,
+    prefer: Annotated[str | None, Header()] = None,
+) -> Response:
     service = container.query_service
     options = {"session_id": body.session_id, "context": body.context, "priority": body.priority}
     if _wants_stream(accept):
         accepted = await service.start_stream(principal, case_id, body.query, **options)
         return _sse(await service.events(principal.user_id, case_id, accepted.query_id))
-    result = await service.submit(principal, case_id, body.query, respond_async=_wants_async(prefer), **options)
+    result = await service.submit(
+        principal, case_id, body.query, respond_async=_wants_async(prefer), **options
+    )
     if isinstance(result, Accepted):
         return _accepted(request, result)
-    return JSONResponse(result.model_dump(mode="json"), status_code=201,
-                        headers={"Location": f"/api/v1/cases/{case_id}/queries/{result.query_id}"})
+    return JSONResponse(
+        result.model_dump(mode="json"),
+        status_code=201,
+        headers={"Location": f"/api/v1/cases/{case_id}/queries/{result.query_id}"},
+    )
 
 
 @router.get("")
-async def list_case_queries(case_id: str, request: Request, response: Response, principal: PrincipalDep,
-                            container: ContainerDep, page: PageDep) -> list[dict[str, Any]]:
+async def list_case_queries(
+    case_id: str,
+    request: Request,
+    response: Response,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    page: PageDep,
+) -> list[dict[str, Any]]:
     queries, total = await container.query_service.list(principal.user_id, case_id, page.limit, page.offset)
     set_page_headers(request, response, total=total, limit=page.limit, offset=page.offset)
     return queries
 
 
 @router.get("/{query_id}")
-async def get_case_query(case_id: str, query_id: str, principal: PrincipalDep,
-                         container: ContainerDep) -> JSONResponse:
+async def get_case_query(
+    case_id: str, query_id: str, principal: PrincipalDep, container: ContainerDep
+) -> JSONResponse:
     body = await container.query_service.get(principal.user_id, case_id, query_id)
     running = body["status"] in ("pending", "processing")
-    return JSONResponse(body, status_code=202 if running else 200,
-                        headers={"Retry-After": POLL_AFTER_SECONDS} if running else None)
+    return JSONResponse(
+        body,
+        status_code=202 if running else 200,
+        headers={"Retry-After": POLL_AFTER_SECONDS} if running else None,
+    )
 
 
 @router.delete("/{query_id}", status_code=204)
-async def cancel_case_query(case_id: str, query_id: str, principal: PrincipalDep,
-                            container: ContainerDep) -> Response:
+async def cancel_case_query(
+    case_id: str, query_id: str, principal: PrincipalDep, container: ContainerDep
+) -> Response:
     await container.query_service.cancel(principal.user_id, case_id, query_id)
     return Response(status_code=204)
 
 
 @router.get("/{query_id}/events")
-async def query_events(case_id: str, query_id: str, principal: PrincipalDep, container: ContainerDep,
-                       last_event_id: Annotated[str | None, Header()] = None) -> StreamingResponse:
+async def query_events(
+    case_id: str,
+    query_id: str,
+    principal: PrincipalDep,
+    container: ContainerDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
     """Attach to a query's events; `Last-Event-ID` resumes after the last one seen."""
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
     return _sse(await container.query_service.events(principal.user_id, case_id, query_id, after))
