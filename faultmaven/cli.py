@@ -143,6 +143,20 @@ def users_list() -> None:
 
 
 @app.command()
+def worker() -> None:
+    """Run query jobs from the Redis queue (FAULTMAVEN_QUEUE_URL) until interrupted."""
+    from faultmaven.infrastructure.queue.taskiq_queue import TaskiqJobQueue
+
+    async def action(container):  # type: ignore[no-untyped-def]
+        queue = container.job_queue
+        if not isinstance(queue, TaskiqJobQueue):
+            raise typer.BadParameter("set FAULTMAVEN_QUEUE_URL=redis://... to run separate workers")
+        await queue.run_worker()
+
+    _with_container(action)
+
+
+@app.command()
 def purge() -> None:
     """Delete cases past their retention and expired idempotency records now."""
     purged = _with_container(lambda container: container.purge_once())

@@ -24,17 +24,21 @@ from faultmaven.infrastructure.observability.tracing import OtelTracer
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
 from faultmaven.infrastructure.persistence.migrations import current_revision, head_revision, upgrade_to_head
+from faultmaven.infrastructure.queue.in_process import InProcessJobQueue
+from faultmaven.infrastructure.queue.taskiq_queue import TaskiqJobQueue
 from faultmaven.infrastructure.rate_limiter import RateLimiter
 from faultmaven.infrastructure.redis_health import redis_reachable
 from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
+from faultmaven.models.jobs import JobQueue
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
-from faultmaven.services.query_service import QueryService
+from faultmaven.services.query_runner import QueryRunner, RunnerSettings
+from faultmaven.services.query_service import QueryPolicy, QueryService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
@@ -145,7 +149,29 @@ class Container:
 
     @cached_property
     def query_service(self) -> QueryService:
-        return QueryService(self.database, self.case_service, self.agent_service)
+        policy = QueryPolicy(sync_budget_seconds=self.settings.sync_query_budget_seconds,
+                             async_threshold_chars=self.settings.async_query_threshold_chars)
+        return QueryService(self.database, self.case_service, self.query_runner, self.job_queue, policy)
+
+    @cached_property
+    def query_runner(self) -> QueryRunner:
+        settings = RunnerSettings(lease_seconds=self.settings.job_lease_seconds,
+                                  max_attempts=self.settings.job_max_attempts,
+                                  record_messages=self.settings.enable_case_agent_integration)
+        return QueryRunner(self.database, self.case_service, self.agent_service, settings)
+
+    @cached_property
+    def job_queue(self) -> JobQueue:
+        """In-process workers on the embedded default; taskiq on Redis with FAULTMAVEN_QUEUE_URL."""
+        run_job = self.query_runner.claim_and_run
+        if self.settings.queue_url:
+            return TaskiqJobQueue(self.settings.queue_url, self.database, run_job,
+                                  max_pending=self.settings.job_max_pending,
+                                  sweep_seconds=self.settings.job_sweep_seconds,
+                                  concurrency=self.settings.job_concurrency)
+        return InProcessJobQueue(self.database, run_job, concurrency=self.settings.job_concurrency,
+                                 max_pending=self.settings.job_max_pending,
+                                 sweep_seconds=self.settings.job_sweep_seconds)
 
     @cached_property
     def idempotency_store(self) -> IdempotencyStore:
@@ -182,6 +208,7 @@ class Container:
                 await upgrade_to_head(self.database)
             if self.settings.kb_load_starter:
                 await self._load_starter_knowledge()
+            await self.job_queue.start()
             self._background.append(asyncio.create_task(self._purge_loop()))
             self._background.append(asyncio.create_task(self._dashboard_sample_loop()))
             self._started = True
@@ -197,6 +224,11 @@ class Container:
             _logger.info("starter runbooks loaded", created=len(report.created), updated=len(report.updated))
 
     async def stop(self) -> None:
+        """Graceful: running answers get `shutdown_grace_seconds` to finish; what is left is handed back
+        (its lease runs out and another process, or this one restarted, takes it over)."""
+        if self._started:
+            await self.query_service.drain(self.settings.shutdown_grace_seconds)
+            await self.job_queue.stop()
         if "evidence_service" in self.__dict__:
             await self.evidence_service.stop()
         for task in self._background:

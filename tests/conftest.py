@@ -140,11 +140,13 @@ async def app_with(make_settings):
     opened: list[tuple[httpx.AsyncClient, Container]] = []
 
     async def build(
-        *, environ: dict[str, str] | None = None, tools: list | None = None, **overrides: object
+        *, environ: dict[str, str] | None = None, tools: list | None = None, prepare=None, **overrides: object
     ) -> tuple[httpx.AsyncClient, Container]:
         container = Container(make_settings(**overrides), environ=environ)
         if tools is not None:
             container.get_tools = lambda: tools  # type: ignore[method-assign]
+        if prepare is not None:
+            prepare(container)
         await container.start()
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(container=container)), base_url="http://testserver"

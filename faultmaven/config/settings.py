@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     console_enabled: bool = True
     console_path: str = "/"
 
+    queue_url: str | None = None
+    job_concurrency: int = Field(default=4, ge=1, le=64)
+    job_max_pending: int = Field(default=100, ge=1)
+    job_lease_seconds: float = Field(default=30, ge=1)
+    job_max_attempts: int = Field(default=2, ge=1, le=10)
+    job_sweep_seconds: float = Field(default=5, gt=0)
+    sync_query_budget_seconds: float = Field(default=60, gt=0)
+    async_query_threshold_chars: int = Field(default=50_000, ge=1)
+    shutdown_grace_seconds: float = Field(default=10, ge=0)
+
     llm_providers: str = ""
     llm_failure_threshold: int = Field(default=3, ge=1)
     llm_cooldown_seconds: float = Field(default=30, gt=0)

@@ -6,10 +6,11 @@ those are the only ways out, and both mask with the case's own reversible table.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from pydantic import BaseModel
@@ -26,6 +27,7 @@ from faultmaven.models.interfaces import (
     LLMCall,
     LLMProviderError,
     LLMResult,
+    StreamEvent,
     ToolContext,
     ToolResult,
 )
@@ -34,6 +36,13 @@ from faultmaven.services.offline_answer import OfflineFacts, build_offline_conte
 
 DEFAULT_CONTEXT_MESSAGES = 10
 SOURCE_TAG = "case_agent_integration"
+_PLACEHOLDER_TAIL = re.compile(r"<[A-Z0-9_]{0,40}$")
+
+
+class EventSink(Protocol):
+    """Where a streamed query's progress goes (`services.query_events.QueryEventWriter`)."""
+
+    async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 
 
 @dataclass
@@ -57,19 +66,49 @@ class _Masking:
 
 
 class _SanitizingTool:
-    """A tool whose output is masked before the model reads it; sources stay unmasked for the user."""
+    """A tool whose output is masked before the model reads it (or a stream shows it); sources stay
+    unmasked for the user."""
 
-    def __init__(self, tool: BaseTool, masking: _Masking):
+    def __init__(self, tool: BaseTool, masking: _Masking, events: EventSink | None):
         self._tool = tool
         self._masking = masking
+        self._events = events
         self.name = tool.name
         self.description = tool.description
         self.args_model = tool.args_model
 
     async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult:
+        if self._events is not None:
+            await self._events.emit("tool_call", {"name": self.name, "args": args.model_dump(mode="json")})
         result = await self._tool.execute(context, args)
         (masked,) = await self._masking.mask([result.text])
+        if self._events is not None:
+            await self._events.emit(
+                "tool_result", {"name": self.name, "text": masked[:2000], "sources": len(result.sources)}
+            )
         return ToolResult(text=masked, sources=result.sources)
+
+
+class _RestoringRelay:
+    """Relays streamed answer text with masks restored for the case's user; a placeholder split across
+    deltas is held back until it is complete."""
+
+    def __init__(self, events: EventSink, masking: _Masking):
+        self._events = events
+        self._masking = masking
+        self._held = ""
+
+    async def __call__(self, event: StreamEvent) -> None:
+        if event.kind == "reset":
+            self._held = ""
+            await self._events.emit("reset", event.data)
+            return
+        text = self._held + event.data.get("text", "")
+        tail = _PLACEHOLDER_TAIL.search(text)
+        self._held = tail.group(0) if tail else ""
+        ready = text[: len(text) - len(self._held)]
+        if ready:
+            await self._events.emit("text_delta", {"text": await self._masking.restore(ready)})
 
 
 class AgentService:
@@ -112,25 +151,33 @@ class AgentService:
             },
         }
 
-    async def process_query(self, request: QueryRequest) -> AgentResponse:
+    async def process_query(self, request: QueryRequest, events: EventSink | None = None) -> AgentResponse:
         """One agent turn: the LLM when configured (raises LLMProviderError if none answers), else the
-        honest offline answer."""
+        honest offline answer. With `events`, tool calls and the answer text are streamed there."""
         case_id = request.context.get("case_id")
         masking = _Masking(self._sanitizer, self._case_service, case_id)
         tool_context = ToolContext(case_id=case_id, user_id=request.context.get("user_id"))
         if not self._llm.configured:
             return await self._offline_response(request, tool_context, "no_llm_configured", {})
-        call = await self._llm_call(request, masking, tool_context)
+        call = await self._llm_call(request, masking, tool_context, events)
         with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
             result = await self._llm.generate(call)
-            span.set_attributes({"llm.provider": result.provider, "llm.model": result.model,
-                                 "llm.input_tokens": result.input_tokens, "llm.output_tokens": result.output_tokens,
-                                 "llm.tool_calls": len(result.tool_calls)})
+            span.set_attributes(
+                {
+                    "llm.provider": result.provider,
+                    "llm.model": result.model,
+                    "llm.input_tokens": result.input_tokens,
+                    "llm.output_tokens": result.output_tokens,
+                    "llm.tool_calls": len(result.tool_calls),
+                }
+            )
         return await self._response_from_llm(request, result, masking)
 
-    async def _llm_call(self, request: QueryRequest, masking: _Masking, tool_context: ToolContext) -> LLMCall:
+    async def _llm_call(
+        self, request: QueryRequest, masking: _Masking, tool_context: ToolContext, events: EventSink | None
+    ) -> LLMCall:
         (prompt,) = await masking.mask([request.query])
-        tools = [_SanitizingTool(tool, masking) for tool in self._tools]
+        tools = [_SanitizingTool(tool, masking, events) for tool in self._tools]
         return LLMCall(
             instructions=AGENT_INSTRUCTIONS,
             prompt=prompt,
@@ -138,6 +185,7 @@ class AgentService:
             tools=tools,
             tool_context=tool_context,
             time_budget_seconds=self._time_budget,
+            on_stream=_RestoringRelay(events, masking) if events is not None else None,
         )
 
     async def _response_from_llm(
@@ -224,7 +272,9 @@ class AgentService:
                 self.logger.warning("tool failed in offline answer", tool=tool.name)
         return results
 
-    async def process_query_for_case(self, case_id: str, request: QueryRequest) -> AgentResponse:
+    async def process_query_for_case(
+        self, case_id: str, request: QueryRequest, events: EventSink | None = None
+    ) -> AgentResponse:
         """Process a query in its case: conversation context in, both messages persisted, never a 500 for
         an LLM or case-store failure (a degraded, clearly marked answer instead)."""
         started = time.perf_counter()
@@ -232,20 +282,10 @@ class AgentService:
             case = await self._validated_case(case_id)
             conversation_context = await self._get_case_conversation_context(case_id)
             enhanced = self._create_enhanced_request(request, conversation_context, case_id)
-            await self._persist_message(case_id, request, MessageType.USER_QUERY, request.query, {})
             response, outcome = await self._answer(
-                case_id, enhanced, case if isinstance(case, Case) else None
+                case_id, enhanced, case if isinstance(case, Case) else None, events
             )
-            await self._persist_message(
-                case_id,
-                request,
-                MessageType.AGENT_RESPONSE,
-                response.content,
-                {
-                    "response_type": response.response_type.value,
-                    "degraded": bool(response.metadata.get("degraded")),
-                },
-            )
+            await self._persist_case_interaction(case_id, request, response)
             await self._attach_case(response, case_id, request)
         self._record_metrics(conversation_context, response, outcome, time.perf_counter() - started)
         return response
@@ -264,13 +304,16 @@ class AgentService:
         return case
 
     async def _answer(
-        self, case_id: str, enhanced: QueryRequest, case: Case | None
+        self, case_id: str, enhanced: QueryRequest, case: Case | None, events: EventSink | None
     ) -> tuple[AgentResponse, str]:
         context = ToolContext(case_id=case_id, user_id=enhanced.context.get("user_id"))
         if not self._llm.configured:
             return await self._offline_response(enhanced, context, "no_llm_configured", {}, case), "degraded"
         try:
-            return await self.process_query(enhanced), "success"
+            answer = await (
+                self.process_query(enhanced, events) if events is not None else self.process_query(enhanced)
+            )
+            return answer, "success"
         except LLMProviderError as error:
             self.logger.error("LLM providers failed", reasons=error.reasons)
             self._count_failure("llm_provider")
@@ -344,14 +387,18 @@ class AgentService:
     async def _persist_case_interaction(
         self, case_id: str, request: QueryRequest, response: AgentResponse
     ) -> None:
-        """Both halves of an exchange, for callers that answer outside `process_query_for_case`."""
+        """Both halves of the exchange, user then agent. A query's messages are stored once (a re-run after
+        a crash finds them), so this is safe to repeat."""
         await self._persist_message(case_id, request, MessageType.USER_QUERY, request.query, {})
         await self._persist_message(
             case_id,
             request,
             MessageType.AGENT_RESPONSE,
             response.content,
-            {"response_type": response.response_type.value},
+            {
+                "response_type": response.response_type.value,
+                "degraded": bool(response.metadata.get("degraded")),
+            },
         )
 
     async def _attach_case(self, response: AgentResponse, case_id: str, request: QueryRequest) -> None:

@@ -1,25 +1,56 @@
-"""Queries asked of a case: recorded, answered by the agent, and readable afterwards."""
+"""Queries asked of a case: recorded, answered now or in the background, streamed, cancelled, read back."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 from faultmaven.models.agent import AgentResponse, QueryPriority, QueryRequest
 from faultmaven.models.case import new_id, utcnow
+from faultmaven.models.jobs import JobQueue, QueueFullError
 from faultmaven.models.user import Principal
-from faultmaven.services.agent_service import AgentService
 from faultmaven.services.case_service import CaseService
-from faultmaven.services.errors import NotFoundError
+from faultmaven.services.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from faultmaven.services.query_events import QueryEventWriter, follow_events
+from faultmaven.services.query_runner import CANCELLED_TEXT, QueryRunner
+
+RUNNING = ("pending", "processing")
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The query runs in the background: poll it or follow its events."""
+
+    query_id: str
+    case_id: str
+
+
+@dataclass(frozen=True)
+class QueryPolicy:
+    sync_budget_seconds: float = 60.0
+    async_threshold_chars: int = 50_000
 
 
 class QueryService:
-    def __init__(self, database: Database, case_service: CaseService, agent_service: AgentService):
+    def __init__(
+        self,
+        database: Database,
+        case_service: CaseService,
+        runner: QueryRunner,
+        queue: JobQueue,
+        policy: QueryPolicy | None = None,
+    ):
         self._db = database
         self._cases = case_service
-        self._agent = agent_service
+        self._runner = runner
+        self._queue = queue
+        self._policy = policy or QueryPolicy()
+        self._inflight: set[asyncio.Task[AgentResponse | None]] = set()
 
     async def submit(
         self,
@@ -30,27 +61,77 @@ class QueryService:
         session_id: str | None = None,
         context: dict[str, Any] | None = None,
         priority: QueryPriority = "medium",
-    ) -> AgentResponse:
-        """Answer synchronously; the query row records the question and then its final response."""
+        respond_async: bool = False,
+    ) -> AgentResponse | Accepted:
+        """Answer now, or accept for the background when asked to, when the query is large, or when the
+        synchronous time budget runs out (the answer then keeps going in this process)."""
         await self._cases.get_owned_case(principal.user_id, case_id)
+        fields = self._row_fields(principal, case_id, query, session_id, context, priority)
+        if respond_async or len(query) > self._policy.async_threshold_chars:
+            return await self._enqueue(fields)
+        row = self._runner.new_claimed_row(**fields)
+        async with self._db.write() as session:
+            await repo.insert_query(session, row)
+        task = asyncio.create_task(self._runner.run_claimed(row))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+        try:
+            response = await asyncio.wait_for(asyncio.shield(task), self._policy.sync_budget_seconds)
+        except TimeoutError:
+            return Accepted(row.query_id, case_id)
+        return response if response is not None else await self._unanswered(case_id, row.query_id)
+
+    async def start_stream(
+        self,
+        principal: Principal,
+        case_id: str,
+        query: str,
+        *,
+        session_id: str | None = None,
+        context: dict[str, Any] | None = None,
+        priority: QueryPriority = "medium",
+    ) -> Accepted:
+        await self._cases.get_owned_case(principal.user_id, case_id)
+        return await self._enqueue(self._row_fields(principal, case_id, query, session_id, context, priority))
+
+    async def _enqueue(self, fields: dict[str, Any]) -> Accepted:
+        row = QueryRow(
+            status="pending",
+            attempts=0,
+            created_at=utcnow(),
+            completed_at=None,
+            response=None,
+            error=None,
+            **fields,
+        )
+        async with self._db.write() as session:
+            await repo.insert_query(session, row)
+        writer = await QueryEventWriter.open(self._db, row.query_id)
+        await writer.emit("status", {"status": "pending", "query_id": row.query_id, "case_id": row.case_id})
+        try:
+            await self._queue.enqueue(row.query_id)
+        except QueueFullError as error:
+            await self._finish(
+                row.query_id, "failed", {"code": "QUEUE_FULL", "message": "Too many queries wait"}
+            )
+            raise ServiceUnavailableError(
+                "Too many queries are waiting; try again shortly",
+                code="QUEUE_FULL",
+                headers={"Retry-After": str(error.retry_after_seconds)},
+            ) from error
+        return Accepted(row.query_id, row.case_id)
+
+    @staticmethod
+    def _row_fields(
+        principal: Principal,
+        case_id: str,
+        query: str,
+        session_id: str | None,
+        context: dict[str, Any] | None,
+        priority: QueryPriority,
+    ) -> dict[str, Any]:
         query_id = new_id("q")
         session = session_id or principal.session_id or f"case_session_{case_id}"
-        async with self._db.write() as db_session:
-            await repo.insert_query(
-                db_session,
-                QueryRow(
-                    query_id=query_id,
-                    case_id=case_id,
-                    user_id=principal.user_id,
-                    session_id=session,
-                    query=query,
-                    status="processing",
-                    created_at=utcnow(),
-                    completed_at=None,
-                    response=None,
-                    error=None,
-                ),
-            )
         request = QueryRequest(
             query=query,
             session_id=session,
@@ -67,39 +148,67 @@ class QueryService:
                 },
             },
         )
-        try:
-            response = await self._agent.process_query_for_case(case_id, request)
-        except BaseException:
-            await self._finish(
-                query_id,
-                "failed",
-                error={"code": "PROCESSING_FAILED", "message": "The query could not be processed"},
-            )
-            raise
-        response.query_id = query_id
-        await self._finish(query_id, "completed", response=response.model_dump(mode="json"))
-        return response
+        return {
+            "query_id": query_id,
+            "case_id": case_id,
+            "user_id": principal.user_id,
+            "session_id": session,
+            "query": query,
+            "request": request.model_dump(mode="json"),
+        }
 
-    async def _finish(
-        self,
-        query_id: str,
-        status: str,
-        *,
-        response: dict[str, Any] | None = None,
-        error: dict[str, Any] | None = None,
-    ) -> None:
+    async def _unanswered(self, case_id: str, query_id: str) -> AgentResponse:
+        """A synchronous query that ended without an answer: say why, as the query row records it."""
+        async with self._db.read() as session:
+            row = await repo.get_query(session, case_id, query_id)
+        error = (row.error if row is not None else None) or {}
+        if error.get("code") == "CASE_NOT_FOUND":
+            raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+        raise ServiceUnavailableError(
+            error.get("message", "The query could not be answered"),
+            code=error.get("code", "QUERY_FAILED"),
+            query_id=query_id,
+        )
+
+    async def _finish(self, query_id: str, status: str, error: dict[str, Any]) -> bool:
         async with self._db.write() as session:
-            await repo.finish_query(
-                session, query_id, status=status, now=utcnow(), response=response, error=error
-            )
+            return await repo.finish_query(session, query_id, status=status, now=utcnow(), error=error)
 
-    async def get(self, owner_id: str, case_id: str, query_id: str) -> dict[str, Any]:
+    async def cancel(self, owner_id: str, case_id: str, query_id: str) -> None:
+        """Cancel a pending or running query; its worker stops at its next lease renewal."""
+        row = await self._owned_row(owner_id, case_id, query_id)
+        if row.status == "cancelled":
+            return
+        if row.status not in RUNNING:
+            raise ConflictError(f"Query {query_id} has already {row.status}", code="QUERY_FINISHED")
+        cancelled = await self._finish(
+            query_id, "cancelled", {"code": "CANCELLED", "message": CANCELLED_TEXT}
+        )
+        if cancelled and row.status == "pending":
+            await self._close_unstarted(row)
+
+    async def _close_unstarted(self, row: QueryRow) -> None:
+        request = QueryRequest.model_validate(row.request or {"query": row.query})
+        await self._runner.store_closing_messages(row, request, CANCELLED_TEXT, {"cancelled": True})
+        writer = await QueryEventWriter.open(self._db, row.query_id)
+        await writer.emit("cancelled", {"query_id": row.query_id})
+
+    async def events(
+        self, owner_id: str, case_id: str, query_id: str, after_seq: int = 0
+    ) -> AsyncIterator[QueryEventRow]:
+        await self._owned_row(owner_id, case_id, query_id)
+        return follow_events(self._db, query_id, after_seq)
+
+    async def _owned_row(self, owner_id: str, case_id: str, query_id: str) -> QueryRow:
         await self._cases.get_owned_case(owner_id, case_id)
         async with self._db.read() as session:
             row = await repo.get_query(session, case_id, query_id)
         if row is None:
             raise NotFoundError(f"Query {query_id} not found in case {case_id}", code="QUERY_NOT_FOUND")
-        return query_status(row)
+        return row
+
+    async def get(self, owner_id: str, case_id: str, query_id: str) -> dict[str, Any]:
+        return query_status(await self._owned_row(owner_id, case_id, query_id))
 
     async def list(
         self, owner_id: str, case_id: str, limit: int, offset: int
@@ -108,6 +217,15 @@ class QueryService:
         async with self._db.read() as session:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
         return [query_summary(row) for row in rows], total
+
+    async def drain(self, grace_seconds: float = 10.0) -> None:
+        """On shutdown: let answers running in this process finish for a while, then stop them (their
+        leases expire and another process takes them over)."""
+        if self._inflight:
+            await asyncio.wait(list(self._inflight), timeout=grace_seconds)
+        for task in list(self._inflight):
+            task.cancel()
+        await asyncio.gather(*self._inflight, return_exceptions=True)
 
 
 def query_summary(row: QueryRow) -> dict[str, Any]:
@@ -125,6 +243,6 @@ def query_status(row: QueryRow) -> dict[str, Any]:
     body: dict[str, Any] = {"query_id": row.query_id, "status": row.status}
     if row.status == "completed":
         body["response"] = row.response
-    elif row.status == "failed":
+    elif row.status in ("failed", "cancelled"):
         body["error"] = row.error
     return body

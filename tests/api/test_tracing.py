@@ -12,14 +12,19 @@ from tests.fakes.fake_llm import structured
 
 async def test_case_query_spans(app_with, fake_llm) -> None:
     providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, container = await app_with(llm_providers=providers, environ=environ)
     exporter = InMemorySpanExporter()
-    container.__dict__["tracer"] = OtelTracer(span_processor=SimpleSpanProcessor(exporter))
+
+    def use_memory_tracer(container) -> None:
+        container.__dict__["tracer"] = OtelTracer(span_processor=SimpleSpanProcessor(exporter))
+
+    http, _ = await app_with(llm_providers=providers, environ=environ, prepare=use_memory_tracer)
     case_id = (await http.post("/api/v1/cases", json={"initial_message": "secret-ish words here"})).json()[
-        "case"]["case_id"]
+        "case"
+    ]["case_id"]
     fake_llm.script(structured({"content": "answer text", "response_type": "ANSWER"}))
-    assert (await http.post(f"/api/v1/cases/{case_id}/queries", json={"query": "my private question"})
-            ).status_code == 201
+    assert (
+        await http.post(f"/api/v1/cases/{case_id}/queries", json={"query": "my private question"})
+    ).status_code == 201
     spans = {span.name: span for span in exporter.get_finished_spans()}
     assert {"process_case_query", "load_case_context", "llm_generate", "persist_case_message"} <= set(spans)
     llm = spans["llm_generate"].attributes

@@ -19,27 +19,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def running_server(env: dict[str, str], *, workers: int = 1) -> Iterator[str]:
-    """Yield the base URL of a server process; it is terminated (and waited for) on exit."""
+def start_server(
+    env: dict[str, str], *, workers: int = 1, command: str = "serve"
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `faultmaven serve` (or `worker`) and, for a server, wait until it is ready."""
     port = free_port()
-    full_env = {**os.environ, **env}
+    args = [sys.executable, "-m", "faultmaven.cli", command]
+    if command == "serve":
+        args += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "faultmaven.cli", "serve", "--port", str(port), "--workers", str(workers),
-         "--log-level", "warning"],
-        env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base_url, process)
-        yield base_url
-    finally:
+    if command == "serve":
+        try:
+            _wait_ready(base_url, process)
+        except BaseException:
+            stop_server(process)
+            raise
+    return process, base_url
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
         process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def running_server(env: dict[str, str], *, workers: int = 1, command: str = "serve") -> Iterator[str]:
+    """Yield the base URL of a server process; it is terminated (and waited for) on exit."""
+    process, base_url = start_server(env, workers=workers, command=command)
+    try:
+        yield base_url
+    finally:
+        stop_server(process)
 
 
 def _wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:

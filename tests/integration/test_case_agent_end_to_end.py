@@ -19,18 +19,21 @@ from tests.integration.server_process import running_server
 
 async def run_design_document_flow(client: AsyncClient) -> dict:
     """Test full end-to-end case query with AI processing"""
-    case_response = await client.post("/api/v1/cases/", json={
-        "title": "Test troubleshooting case",
-        "description": "System showing errors",
-        "initial_message": "Getting 500 errors on API calls",
-    })
+    case_response = await client.post(
+        "/api/v1/cases/",
+        json={
+            "title": "Test troubleshooting case",
+            "description": "System showing errors",
+            "initial_message": "Getting 500 errors on API calls",
+        },
+    )
     assert case_response.status_code == 201
     case_data = case_response.json()
     case_id = case_data["case"]["case_id"]
 
-    query_response = await client.post(f"/api/v1/cases/{case_id}/queries", json={
-        "query": "What could be causing these 500 errors?"
-    })
+    query_response = await client.post(
+        f"/api/v1/cases/{case_id}/queries", json={"query": "What could be causing these 500 errors?"}
+    )
     assert query_response.status_code == 201
     response_data = query_response.json()
     assert response_data["schema_version"] == "3.1.0"
@@ -65,11 +68,20 @@ def test_end_to_end_against_a_server_process_and_fake_llm(tmp_path) -> None:
     import asyncio
 
     with FakeLLMServer() as fake_llm:
-        fake_llm.script(structured({"content": "The 500s come from an exhausted DB pool: raise `max_connections`.",
-                                    "response_type": "ANSWER"}))
+        fake_llm.script(
+            structured(
+                {
+                    "content": "The 500s come from an exhausted DB pool: raise `max_connections`.",
+                    "response_type": "ANSWER",
+                }
+            )
+        )
         providers, environ = llm_environ(primary=("openai", fake_llm))
-        env = {**environ, "FAULTMAVEN_LLM_PROVIDERS": providers,
-               "FAULTMAVEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}"}
+        env = {
+            **environ,
+            "FAULTMAVEN_LLM_PROVIDERS": providers,
+            "FAULTMAVEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+        }
         with running_server(env) as base_url:
 
             async def flow() -> dict:

@@ -12,12 +12,14 @@ async def test_case_lifecycle_and_idempotency_across_processes(database_url: str
     with running_server(env) as url_a, running_server(env) as url_b:
         async with AsyncClient(base_url=url_a) as a, AsyncClient(base_url=url_b) as b:
             headers = {"Idempotency-Key": "two-process-key-1"}
-            created = await a.post("/api/v1/cases", json={"title": "shared", "initial_message": "disk full"},
-                                   headers=headers)
+            created = await a.post(
+                "/api/v1/cases", json={"title": "shared", "initial_message": "disk full"}, headers=headers
+            )
             assert created.status_code == 201
             case_id = created.json()["case"]["case_id"]
-            replayed = await b.post("/api/v1/cases", json={"title": "shared", "initial_message": "disk full"},
-                                    headers=headers)
+            replayed = await b.post(
+                "/api/v1/cases", json={"title": "shared", "initial_message": "disk full"}, headers=headers
+            )
             assert replayed.status_code == 201 and replayed.content == created.content
             assert replayed.headers["x-idempotency-replayed"] == "true"
             listed = await b.get("/api/v1/cases")
@@ -25,8 +27,10 @@ async def test_case_lifecycle_and_idempotency_across_processes(database_url: str
             updated = await b.patch(f"/api/v1/cases/{case_id}", json={"status": "investigating"})
             assert updated.json()["status"] == "investigating"
             assert (await a.get(f"/api/v1/cases/{case_id}")).json()["status"] == "investigating"
-            queries = [(a if index % 2 else b).post(f"/api/v1/cases/{case_id}/queries", json={"query": f"q{index}"})
-                       for index in range(6)]
+            queries = [
+                (a if index % 2 else b).post(f"/api/v1/cases/{case_id}/queries", json={"query": f"q{index}"})
+                for index in range(6)
+            ]
             import asyncio
 
             assert {r.status_code for r in await asyncio.gather(*queries)} == {201}

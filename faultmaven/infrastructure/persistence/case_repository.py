@@ -131,9 +131,16 @@ async def append_message(
 ) -> CaseMessage | None:
     """Take the case's next sequence number and store the message; None if the case is gone.
 
+    A message of a query is stored once: a second append of the same query's user or agent message returns
+    the first (a query re-run after its worker died must not duplicate what the user sees).
+
     The single UPDATE ... RETURNING both locks the case row (PostgreSQL) and hands out the sequence,
     so concurrent appends from any number of processes get distinct, gap-free numbers and an exact count.
     """
+    if message.query_id is not None:
+        existing = await _query_message(session, message.query_id, message.message_type)
+        if existing is not None:
+            return existing
     seq = (
         await session.execute(
             update(CaseRow)
@@ -165,6 +172,18 @@ async def append_message(
     )
     await session.flush()
     return message.model_copy(update={"created_at": now})
+
+
+async def _query_message(session: AsyncSession, query_id: str,
+                         message_type: MessageType) -> CaseMessage | None:
+    """A query's user or agent message, if stored already: a re-run after a crash must not add it twice."""
+    row = (
+        await session.execute(
+            select(CaseMessageRow).where(CaseMessageRow.query_id == query_id,
+                                         CaseMessageRow.message_type == message_type.value)
+        )
+    ).scalar_one_or_none()
+    return message_from_row(row) if row is not None else None
 
 
 async def list_messages(session: AsyncSession, case_id: str, limit: int, offset: int) -> list[CaseMessage]:

@@ -1,19 +1,80 @@
-"""SQL for query records: one row per question asked of a case, with its final response."""
+"""SQL for query records (one row per question asked of a case) and the events each one produced.
+
+A query row is also its job: `pending` until a worker claims it, `processing` under a lease the worker
+renews, then `completed`, `failed` or `cancelled`. Claims are single UPDATE statements, so two workers
+that see the same query never both run it.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faultmaven.infrastructure.persistence.tables import QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
+
+FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
 async def insert_query(session: AsyncSession, row: QueryRow) -> None:
     session.add(row)
     await session.flush()
+
+
+def _claimable(now: datetime, pending_before: datetime | None = None) -> Any:
+    pending = QueryRow.status == "pending"
+    if pending_before is not None:
+        pending = and_(pending, QueryRow.created_at < pending_before)
+    return or_(pending, and_(QueryRow.status == "processing", QueryRow.lease_expires_at < now))
+
+
+async def claim_query(
+    session: AsyncSession, query_id: str, worker_id: str, now: datetime, lease_until: datetime
+) -> QueryRow | None:
+    """Take the job if it is pending or its lease ran out (its worker died); None if someone else has it."""
+    claimed = (
+        await session.execute(
+            update(QueryRow)
+            .where(QueryRow.query_id == query_id, _claimable(now))
+            .values(
+                status="processing",
+                claimed_by=worker_id,
+                lease_expires_at=lease_until,
+                attempts=QueryRow.attempts + 1,
+            )
+            .returning(QueryRow.query_id)
+        )
+    ).scalar_one_or_none()
+    if claimed is None:
+        return None
+    return await session.get(QueryRow, query_id, populate_existing=True)
+
+
+async def renew_lease(session: AsyncSession, query_id: str, worker_id: str, lease_until: datetime) -> bool:
+    """Extend our lease; False when the job is no longer ours to run (cancelled, or taken over)."""
+    result = await session.execute(
+        update(QueryRow)
+        .where(
+            QueryRow.query_id == query_id, QueryRow.claimed_by == worker_id, QueryRow.status == "processing"
+        )
+        .values(lease_expires_at=lease_until)
+    )
+    return bool(result.rowcount)
+
+
+async def recoverable_ids(
+    session: AsyncSession, now: datetime, *, pending_before: datetime | None = None, limit: int = 100
+) -> list[str]:
+    """Jobs nobody is running: pending (older than `pending_before`, if given) or with an expired lease."""
+    rows = await session.execute(
+        select(QueryRow.query_id)
+        .where(_claimable(now, pending_before))
+        .order_by(QueryRow.created_at)
+        .limit(limit)
+    )
+    return list(rows.scalars())
 
 
 async def finish_query(
@@ -24,17 +85,27 @@ async def finish_query(
     now: datetime,
     response: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
-) -> None:
-    await session.execute(
+    worker_id: str | None = None,
+) -> bool:
+    """Record the outcome once: a query already final (e.g. cancelled meanwhile) is left alone."""
+    conditions = [QueryRow.query_id == query_id, QueryRow.status.not_in(FINAL_STATUSES)]
+    if worker_id is not None:
+        conditions.append(QueryRow.claimed_by == worker_id)
+    result = await session.execute(
         update(QueryRow)
-        .where(QueryRow.query_id == query_id)
-        .values(status=status, completed_at=now, response=response, error=error)
+        .where(*conditions)
+        .values(status=status, completed_at=now, response=response, error=error, lease_expires_at=None)
     )
+    return bool(result.rowcount)
 
 
 async def get_query(session: AsyncSession, case_id: str, query_id: str) -> QueryRow | None:
     statement = select(QueryRow).where(QueryRow.query_id == query_id, QueryRow.case_id == case_id)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def get_query_by_id(session: AsyncSession, query_id: str) -> QueryRow | None:
+    return await session.get(QueryRow, query_id, populate_existing=True)
 
 
 async def list_queries(
@@ -51,3 +122,27 @@ async def list_queries(
         .offset(offset)
     )
     return list(rows.scalars()), total
+
+
+async def next_event_seq(session: AsyncSession, query_id: str) -> int:
+    last = (
+        await session.execute(select(func.max(QueryEventRow.seq)).where(QueryEventRow.query_id == query_id))
+    ).scalar_one()
+    return (last or 0) + 1
+
+
+async def add_events(session: AsyncSession, events: list[QueryEventRow]) -> None:
+    session.add_all(events)
+    await session.flush()
+
+
+async def events_after(
+    session: AsyncSession, query_id: str, after_seq: int, limit: int = 500
+) -> list[QueryEventRow]:
+    rows = await session.execute(
+        select(QueryEventRow)
+        .where(QueryEventRow.query_id == query_id, QueryEventRow.seq > after_seq)
+        .order_by(QueryEventRow.seq)
+        .limit(limit)
+    )
+    return list(rows.scalars())

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -119,7 +120,11 @@ class CaseRow(Base):
 
 class CaseMessageRow(Base):
     __tablename__ = "case_messages"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_case_messages_case_seq"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_case_messages_case_seq"),
+        Index("uq_case_messages_query_type", "query_id", "message_type", unique=True,
+              sqlite_where=text("query_id IS NOT NULL"), postgresql_where=text("query_id IS NOT NULL")),
+    )
 
     message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"))
@@ -135,7 +140,10 @@ class CaseMessageRow(Base):
 
 class QueryRow(Base):
     __tablename__ = "queries"
-    __table_args__ = (Index("ix_queries_case_created", "case_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_queries_case_created", "case_id", "created_at"),
+        Index("ix_queries_status_lease", "status", "lease_expires_at"),
+    )
 
     query_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"))
@@ -147,6 +155,23 @@ class QueryRow(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QueryEventRow(Base):
+    """What a query did, in order: the source of server-sent events, shared by every process."""
+
+    __tablename__ = "query_events"
+
+    query_id: Mapped[str] = mapped_column(ForeignKey("queries.query_id", ondelete="CASCADE"),
+                                          primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event: Mapped[str] = mapped_column(String(30))
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class IdempotencyRow(Base):
