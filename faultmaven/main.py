@@ -45,6 +45,9 @@ EXPOSED_HEADERS = [
     "X-RateLimit-Reset",
 ]
 EVIDENCE_UPLOAD_PATH = r"/api/v1/cases/[^/]+/data"
+KNOWLEDGE_DOCUMENT_PATH = r"/api/v1/knowledge/documents(/[^/]+)?"
+KNOWLEDGE_DOCUMENT_MAX_BYTES = 6_000_000
+"""5 MiB of document text (the service's own cap) plus room for multipart headers and JSON escaping."""
 EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
 
 
@@ -90,7 +93,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         RequestContextMiddleware,
         metrics=container.metrics,
         max_body_bytes=container.settings.max_request_bytes,
-        body_limits={EVIDENCE_UPLOAD_PATH: container.settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES},
+        body_limits={
+            EVIDENCE_UPLOAD_PATH: container.settings.max_upload_bytes + MULTIPART_OVERHEAD_BYTES,
+            KNOWLEDGE_DOCUMENT_PATH: KNOWLEDGE_DOCUMENT_MAX_BYTES,
+        },
     )
     return app
 

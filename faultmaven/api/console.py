@@ -16,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 
 from faultmaven.config.settings import Settings
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-STATIC_DIR = WEB_DIR / "static"
+# The shell sits beside (not inside) the mounted assets, so it is only ever served with its base set.
+WEB_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+STATIC_DIR = WEB_DIR / "assets"
 SHELL_FILE = WEB_DIR / "index.html"
 BASE_PLACEHOLDER = "__CONSOLE_BASE__"
 RESERVED_PREFIXES = ("/api", "/health", "/metrics", "/docs", "/redoc", "/openapi.json")

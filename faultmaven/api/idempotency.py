@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers
@@ -25,29 +26,59 @@ _KEY = re.compile(r"^[A-Za-z0-9_-]{8,255}$")
 _NOT_REPLAYED = {b"x-request-id", b"date", b"server"}
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+SPOOL_IN_MEMORY_BYTES = 1024 * 1024
+REPLAY_CHUNK_BYTES = 64 * 1024
 
 
-def _replaying_receive(body: bytes) -> Receive:
-    sent = False
+class SpooledBody:
+    """The request body, hashed as it arrives and kept on disk past 1 MiB (evidence uploads may be 100 MB),
+    so the request can be run after its key is claimed."""
 
-    async def receive() -> Message:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
+    def __init__(self) -> None:
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES)  # noqa: SIM115 (closed by the caller)
+        self._hash = hashlib.sha256()
+        self.size = 0
 
-    return receive
+    @classmethod
+    async def read(cls, receive: Receive) -> SpooledBody:
+        body = cls()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            body.file.write(chunk)
+            body._hash.update(chunk)
+            body.size += len(chunk)
+            if not message.get("more_body", False):
+                break
+        return body
+
+    @property
+    def digest(self) -> str:
+        return self._hash.hexdigest()
+
+    def receive(self) -> Receive:
+        """Replays the body in chunks, then reports a disconnect."""
+        self.file.seek(0)
+        done = False
+
+        async def receive() -> Message:
+            nonlocal done
+            if done:
+                return {"type": "http.disconnect"}
+            chunk = self.file.read(REPLAY_CHUNK_BYTES)
+            done = self.file.tell() >= self.size
+            return {"type": "http.request", "body": chunk, "more_body": not done}
+
+        return receive
+
+    def close(self) -> None:
+        self.file.close()
+
+
+async def _empty_receive() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _record_key(user_id: str, method: str, path: str, key: str) -> str:
@@ -79,27 +110,31 @@ class IdempotencyMiddleware:
                 request_id=request_id,
             )(scope, receive, send)
             return
-        body = await _read_body(receive)
+        body = await SpooledBody.read(receive)
         try:
-            principal = await resolve_principal(self.container, headers)
-        except ServiceError:
-            await self.app(scope, _replaying_receive(body), send)
-            return
-        scope.setdefault("state", {})["principal"] = principal
-        record_key = _record_key(principal.user_id, "POST", scope["path"], key)
-        await self._run_once(scope, body, record_key, send)
+            state = scope.setdefault("state", {})
+            try:
+                principal = state.get("principal") or await resolve_principal(self.container, headers)
+            except ServiceError:
+                await self.app(scope, body.receive(), send)
+                return
+            state["principal"] = principal
+            record_key = _record_key(principal.user_id, "POST", scope["path"], key)
+            await self._run_once(scope, body, record_key, send)
+        finally:
+            body.close()
 
-    async def _run_once(self, scope: Scope, body: bytes, record_key: str, send: Send) -> None:
+    async def _run_once(self, scope: Scope, body: SpooledBody, record_key: str, send: Send) -> None:
         store = self.container.idempotency_store
         request_id = scope.get("state", {}).get("request_id")
-        claim = await store.claim(record_key, hashlib.sha256(body).hexdigest())
+        claim = await store.claim(record_key, body.digest)
         if claim.outcome is Outcome.MISMATCH:
             await problem_response(
                 422,
                 "This Idempotency-Key was already used with a different request body",
                 code="IDEMPOTENCY_KEY_REUSED",
                 request_id=request_id,
-            )(scope, _replaying_receive(b""), send)
+            )(scope, _empty_receive, send)
         elif claim.outcome is Outcome.IN_PROGRESS:
             await problem_response(
                 409,
@@ -107,7 +142,7 @@ class IdempotencyMiddleware:
                 code="IDEMPOTENCY_IN_PROGRESS",
                 request_id=request_id,
                 headers={"Retry-After": "1"},
-            )(scope, _replaying_receive(b""), send)
+            )(scope, _empty_receive, send)
         elif claim.outcome is Outcome.REPLAY:
             assert claim.stored is not None
             await self._replay(claim.stored, send)
@@ -121,7 +156,7 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         await send({"type": "http.response.body", "body": stored.body, "more_body": False})
 
-    async def _run_and_store(self, scope: Scope, body: bytes, record_key: str, send: Send) -> None:
+    async def _run_and_store(self, scope: Scope, body: SpooledBody, record_key: str, send: Send) -> None:
         store = self.container.idempotency_store
         captured: dict[str, object] = {"status": 500, "headers": []}
         chunks: list[bytes] = []
@@ -139,7 +174,7 @@ class IdempotencyMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, _replaying_receive(body), capture)
+            await self.app(scope, body.receive(), capture)
         except BaseException:
             await store.release(record_key)
             raise

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from faultmaven.api.problems import problem_response
@@ -32,6 +33,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
 def _request_id(scope: Scope) -> str:
     given = _header(scope, b"x-request-id")
     return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
+def _nul_problem(scope: Scope, request_id: str) -> Response | None:
+    """NUL in a URL: no resource has such an id (404; a DELETE of it is already done, 204) and no filter
+    may hold one (400). PostgreSQL would reject both, so they never reach a query."""
+    if "\x00" in scope["path"]:
+        if scope["method"] == "DELETE":
+            return Response(status_code=204)
+        return problem_response(404, "Not found", code="NOT_FOUND", request_id=request_id)
+    if b"%00" in scope.get("query_string", b"").lower():
+        return problem_response(400, "NUL characters are not allowed in query strings",
+                                code="INVALID_CHARACTERS", request_id=request_id)
+    return None
 
 
 def _strip_trailing_slash(scope: Scope) -> None:
@@ -99,6 +113,10 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
+            refusal = _nul_problem(scope, request_id)
+            if refusal is not None:
+                await refusal(scope, receive, send_with_id)
+                return
             limit = self._body_limit(scope["path"])
             declared = _header(scope, b"content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:

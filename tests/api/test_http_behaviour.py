@@ -30,6 +30,10 @@ PROBLEM = "application/problem+json"
         ("GET", "/api/v1/cases?status=bogus", {}, 422, "VALIDATION_ERROR"),
         ("GET", "/api/v1/nowhere", {}, 404, "NOT_FOUND"),
         ("DELETE", "/api/v1/cases", {}, 405, "METHOD_NOT_ALLOWED"),
+        ("GET", "/api/v1/cases/%00", {}, 404, "NOT_FOUND"),
+        ("GET", "/api/v1/cases?q=a%00b", {}, 400, "INVALID_CHARACTERS"),
+        ("POST", "/api/v1/cases", {"json": {"title": "nul\u0000"}}, 422, "VALIDATION_ERROR"),
+        ("POST", "/api/v1/cases", {"json": {"metadata": {"k": ["\u0000"]}}}, 422, "VALIDATION_ERROR"),
     ],
 )
 async def test_bad_input_is_a_problem_never_a_500(

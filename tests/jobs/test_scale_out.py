@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -31,6 +33,8 @@ async def test_two_api_processes_and_a_worker() -> None:
             "FAULTMAVEN_LLM_PROVIDERS": providers,
             "FAULTMAVEN_DATABASE_URL": POSTGRES_URL,
             "FAULTMAVEN_QUEUE_URL": REDIS_URL,
+            "FAULTMAVEN_RATE_LIMIT_QUERIES": "4/minute",
+            "FAULTMAVEN_RATE_LIMIT_KEY_PREFIX": f"scale-out-{uuid.uuid4().hex}",
             "FAULTMAVEN_REDIS_URL": REDIS_URL,
         }
         with (
@@ -64,6 +68,13 @@ async def test_two_api_processes_and_a_worker() -> None:
                 again = await b.post(f"/api/v1/cases/{case_id}/queries", json={"query": "once"}, headers=key)
                 assert again.content == first.content and again.headers["x-idempotency-replayed"] == "true"
                 assert len(fake_llm.model_requests) == calls
+
+                limited = await b.post(f"/api/v1/cases/{case_id}/queries", json={"query": "fifth"})
+                assert limited.status_code == 429, "the four queries sent to A and B share one budget"
+                assert (
+                    limited.headers["x-ratelimit-remaining"] == "0"
+                    and int(limited.headers["retry-after"]) > 0
+                )
 
                 messages = (await b.get(f"/api/v1/cases/{case_id}/messages")).json()["messages"]
                 assert [m["role"] for m in messages] == ["user", "agent"] * 3

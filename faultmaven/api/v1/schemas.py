@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from faultmaven.models.agent import QueryPriority
 from faultmaven.models.case import CasePriority, CaseStatus
@@ -14,7 +14,29 @@ MAX_DESCRIPTION = 10_000
 MAX_MESSAGE = 200_000
 
 
-class CaseCreateBody(BaseModel):
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class Body(BaseModel):
+    """A request body: NUL characters are refused anywhere in it (PostgreSQL cannot store them, and no
+    troubleshooting text needs them)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: Any) -> Any:
+        if _has_nul(data):
+            raise ValueError("NUL characters (\\u0000) are not allowed")
+        return data
+
+
+class CaseCreateBody(Body):
     title: str | None = Field(default=None, max_length=MAX_TITLE)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     priority: CasePriority = CasePriority.MEDIUM
@@ -23,32 +45,32 @@ class CaseCreateBody(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class CaseUpdateBody(BaseModel):
+class CaseUpdateBody(Body):
     title: str | None = Field(default=None, max_length=MAX_TITLE)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
     status: CaseStatus | None = None
     priority: CasePriority | None = None
 
 
-class TitleBody(BaseModel):
+class TitleBody(Body):
     max_words: int = Field(default=8, ge=3, le=12)
     hint: str | None = Field(default=None, max_length=MAX_TITLE)
 
 
-class SessionCreateBody(BaseModel):
+class SessionCreateBody(Body):
     client_id: str | None = Field(default=None, max_length=200)
     session_type: str = Field(default="troubleshooting", max_length=50)
     timeout_minutes: int | None = Field(default=None, ge=60, le=480)
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class DevLoginBody(BaseModel):
+class DevLoginBody(Body):
     username: str = Field(min_length=3, max_length=50, pattern=r"^[A-Za-z0-9._@-]+$")
     email: str | None = Field(default=None, max_length=320)
     display_name: str | None = Field(default=None, max_length=200)
 
 
-class QueryBody(BaseModel):
+class QueryBody(Body):
     query: str = Field(min_length=1, max_length=MAX_MESSAGE)
     session_id: str | None = Field(default=None, max_length=64)
     context: dict[str, Any] = Field(default_factory=dict)

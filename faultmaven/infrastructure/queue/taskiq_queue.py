@@ -46,7 +46,10 @@ class TaskiqJobQueue:
         self._sweep_seconds = sweep_seconds
         self._concurrency = concurrency
         self.broker = ListQueueBroker(url, queue_name=queue_name)
-        self._task = self.broker.register_task(run_job, task_name=TASK_NAME)
+        async def run_query(query_id: str) -> None:
+            await run_job(query_id)
+
+        self._task = self.broker.register_task(run_query, task_name=TASK_NAME)
         self._background: list[asyncio.Task[None]] = []
 
     async def enqueue(self, query_id: str) -> None:

@@ -65,6 +65,7 @@ export function renderLogin(main, { message, onSignedIn }) {
   }));
 
   main.replaceChildren(h('div', { class: 'login' },
+    h('img', { src: 'static/favicon.svg', alt: '', width: 40, height: 40, class: 'login-logo' }),
     h('h1', {}, 'Sign in to FaultMaven'),
     h('p', { class: 'muted' }, 'This server requires an access token.'),
     status,

@@ -4,7 +4,7 @@ import { h } from '../dom.js';
 import { session } from '../session.js';
 import { badge, notice } from '../ui.js';
 
-const CIRCUIT_KINDS = { closed: 'ok', half_open: 'warn', 'half-open': 'warn', open: 'error' };
+const CIRCUIT_KINDS = { closed: 'ok', half_open: 'warn', open: 'error' };
 
 export async function renderSettings(main, _params, signal) {
   main.append(h('div', { class: 'page-head' }, h('h1', {}, 'Settings')),
@@ -24,19 +24,16 @@ function providersSection(llm) {
       ' with ', h('code', {}, 'FAULTMAVEN_LLM_OPENAI_API_KEY'), '; several, comma-separated, fail over in order.'));
     return section;
   }
-  section.append(h('ol', { class: 'provider-list' }, providers.map((provider) => {
-    const circuit = String(provider.circuit_state ?? provider.state ?? provider.circuit ?? 'unknown');
-    const details = Object.entries(provider)
-      .filter(([name, value]) => !['name', 'alias', 'kind', 'model', 'circuit_state', 'state', 'circuit'].includes(name)
-        && value !== null && typeof value !== 'object')
-      .map(([name, value]) => h('div', {}, h('dt', {}, name.replaceAll('_', ' ')), h('dd', {}, String(value))));
-    return h('li', { class: 'provider', dataset: { provider: provider.name || provider.alias || '' } },
-      h('div', { class: 'provider-head' },
-        h('strong', {}, provider.name || provider.alias || provider.kind || 'provider'),
-        provider.kind || provider.model ? h('span', { class: 'muted' }, ` ${[provider.kind, provider.model].filter(Boolean).join(' · ')}`) : null,
-        ' ', badge(`circuit ${circuit.replaceAll('_', '-')}`, CIRCUIT_KINDS[circuit] || 'neutral', 'Circuit breaker state')),
-      details.length ? h('dl', { class: 'totals' }, details) : null);
-  })));
+  section.append(
+    h('p', { class: 'muted' }, 'In failover order. An open circuit means the provider failed repeatedly and is skipped until its cool-down ends.'),
+    h('ol', { class: 'provider-list' }, providers.map((provider) => {
+      const circuit = String(provider.circuit_state || 'unknown');
+      return h('li', { class: 'provider', dataset: { provider: provider.alias } },
+        h('div', { class: 'provider-head' },
+          h('strong', {}, provider.alias),
+          h('span', { class: 'muted' }, [provider.kind, provider.model].filter(Boolean).join(' · ')),
+          badge(`circuit ${circuit.replaceAll('_', '-')}`, CIRCUIT_KINDS[circuit] || 'neutral', 'Circuit breaker state')));
+    })));
   return section;
 }
 
@@ -46,9 +43,19 @@ function storageSection(health) {
     ['Database', `${database.engine || 'unknown'}${database.reachable === false ? ' (unreachable)' : ''}`],
     ['Schema revision', `${database.revision || '—'}${database.at_head === false ? ' (not at head)' : ''}`],
   ];
-  if (health.redis) rows.push(['Redis', describe(health.redis)]);
-  if (health.rate_limit) rows.push(['Rate limits', describe(health.rate_limit)]);
+  if (health.redis) rows.push(['Redis', redisText(health.redis)]);
+  if (health.rate_limit) rows.push(['Rate limits', rateLimitText(health.rate_limit)]);
   return definitionSection('storage-title', 'Storage', rows);
+}
+
+function redisText(redis) {
+  if (!redis.configured) return 'not configured';
+  return redis.reachable === false ? 'unreachable' : 'reachable';
+}
+
+function rateLimitText(limits) {
+  if (!limits.enabled) return 'disabled';
+  return `${limits.queries} queries, ${limits.writes} writes (${limits.storage || 'memory'})`;
 }
 
 function serverSection(health) {
@@ -60,12 +67,6 @@ function serverSection(health) {
     ['Case integration', health.case_integration?.enabled === false ? 'disabled' : 'enabled'],
     ['Signed in as', `${user.display_name || user.username || '—'}${(user.roles || []).includes('admin') ? ' (admin)' : ''}`],
   ]);
-}
-
-function describe(value) {
-  if (value === null || typeof value !== 'object') return String(value);
-  return Object.entries(value).filter(([, item]) => item !== null && typeof item !== 'object')
-    .map(([name, item]) => `${name.replaceAll('_', ' ')}: ${item}`).join(' · ') || '—';
 }
 
 function definitionSection(id, title, rows) {
