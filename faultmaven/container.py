@@ -39,6 +39,7 @@ from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
 from faultmaven.services.query_runner import QueryRunner, RunnerSettings
 from faultmaven.services.query_service import QueryPolicy, QueryService
+from faultmaven.services.report_service import ReportService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
@@ -174,6 +175,10 @@ class Container:
                                  sweep_seconds=self.settings.job_sweep_seconds)
 
     @cached_property
+    def report_service(self) -> ReportService:
+        return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer)
+
+    @cached_property
     def idempotency_store(self) -> IdempotencyStore:
         return IdempotencyStore(self.database)
 
@@ -231,6 +236,8 @@ class Container:
             await self.job_queue.stop()
         if "evidence_service" in self.__dict__:
             await self.evidence_service.stop()
+        if "report_service" in self.__dict__:
+            await self.report_service.drain()
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

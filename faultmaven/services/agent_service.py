@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from faultmaven.models.agent import AgentResponse, QueryRequest, ResponseType, Source, ViewState
 from faultmaven.models.case import Case, CaseMessage, MessageType
@@ -261,13 +261,17 @@ class AgentService:
         )
 
     async def _search_tools(self, query: str, context: ToolContext) -> list[ToolResult]:
-        """Without an LLM to choose, run every tool that takes a plain `query` with the user's words."""
+        """Without an LLM to choose, run every tool that can run on the user's words alone (a `query`
+        argument, or no required argument: the evidence digests)."""
         results = []
         for tool in self._tools:
-            if "query" not in tool.args_model.model_fields:
+            arguments = {"query": query[:500]} if "query" in tool.args_model.model_fields else {}
+            try:
+                args = tool.args_model(**arguments)
+            except ValidationError:
                 continue
             try:
-                results.append(await tool.execute(context, tool.args_model(query=query[:1000])))
+                results.append(await tool.execute(context, args))
             except Exception:
                 self.logger.warning("tool failed in offline answer", tool=tool.name)
         return results

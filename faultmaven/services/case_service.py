@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from faultmaven.infrastructure.persistence import case_repository as repo
+from faultmaven.infrastructure.persistence import query_repository as query_repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import CaseRow
 from faultmaven.models.case import (
@@ -204,6 +205,14 @@ class CaseService:
     async def set_generated_title(self, case_id: str, title: str) -> None:
         async with self._db.write() as session:
             await repo.update_case_fields(session, case_id, {"title": title, "updated_at": utcnow()})
+
+    async def report_inputs(self, case_id: str,
+                            limit: int = 200) -> tuple[list[CaseMessage], list[dict[str, Any]]]:
+        """A case's conversation and its answered queries' responses: what its report is made from."""
+        async with self._db.read() as session:
+            messages = await repo.list_messages(session, case_id, limit, 0)
+            responses = await query_repo.completed_responses(session, case_id, limit)
+        return messages, responses
 
     async def purge_expired(self) -> int:
         purged = 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+RESERVED_PROBLEM_FIELDS = frozenset({"type", "title", "status", "detail", "code", "request_id", "headers"})
+
 
 class ServiceError(Exception):
     """A failure the caller can act on; `code` is the stable UPPER_SNAKE code the client sees."""
@@ -20,6 +22,9 @@ class ServiceError(Exception):
         if code:
             self.code = code
         self.headers = headers or {}
+        clashes = RESERVED_PROBLEM_FIELDS & extra.keys()
+        if clashes:
+            raise TypeError(f"problem fields {sorted(clashes)} are set by the error itself")
         self.extra = extra
 
 
@@ -45,6 +50,10 @@ class UnauthorizedError(ServiceError):
 
 class ForbiddenError(ServiceError):
     status, code, title = 403, "FORBIDDEN", "Forbidden"
+
+
+class TooManyRequestsError(ServiceError):
+    status, code, title = 429, "TOO_MANY_REQUESTS", "Too many requests"
 
 
 class ServiceUnavailableError(ServiceError):

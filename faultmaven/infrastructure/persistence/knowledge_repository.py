@@ -122,6 +122,13 @@ async def get_by_source_key(session: AsyncSession, source_key: str) -> Knowledge
     return await session.scalar(statement.with_for_update())
 
 
+async def find_by_source_key(session: AsyncSession, source_key: str) -> KnowledgeDocumentRow | None:
+    """The document loaded from `source_key`, unlocked, for readers (deleted ones excluded)."""
+    statement = select(KnowledgeDocumentRow).where(KnowledgeDocumentRow.source_key == source_key,
+                                                   KnowledgeDocumentRow.status != DELETED)
+    return await session.scalar(statement)
+
+
 async def source_hashes(session: AsyncSession, prefix: str) -> dict[str, tuple[str, str]]:
     """`source_key -> (metadata.source_hash, status)` of the documents whose key starts with `prefix`."""
     rows = await session.execute(

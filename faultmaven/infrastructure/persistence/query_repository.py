@@ -146,3 +146,14 @@ async def events_after(
         .limit(limit)
     )
     return list(rows.scalars())
+
+
+async def completed_responses(session: AsyncSession, case_id: str, limit: int = 200) -> list[dict[str, Any]]:
+    """The stored AgentResponses of a case's answered queries, oldest first (what a case report cites)."""
+    rows = await session.execute(
+        select(QueryRow.response)
+        .where(QueryRow.case_id == case_id, QueryRow.status == "completed")
+        .order_by(QueryRow.created_at)
+        .limit(limit)
+    )
+    return [response for response in rows.scalars() if response]

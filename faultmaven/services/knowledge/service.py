@@ -317,6 +317,12 @@ class KnowledgeService:
             similarity_score=score,
         )
 
+    async def source_document(self, source_key: str) -> KnowledgeDocument | None:
+        """A document by its source key, for a caller that has already checked who may read it."""
+        async with self._db.read() as session:
+            row = await repo.find_by_source_key(session, source_key)
+        return document_from_row(row) if row is not None else None
+
     async def upsert_sources(self, sources: list[SourceDocument], *, revive_deleted: bool) -> UpsertReport:
         """Create or refresh documents by `source_key`: a no-op when the source is unchanged, safe when
         two processes load the same sources at once (conflicting inserts yield to the first writer)."""

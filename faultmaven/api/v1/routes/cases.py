@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
@@ -71,7 +71,10 @@ async def _update(
     case_id: str, body: CaseUpdateBody, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
     changes = CaseUpdate(**body.model_dump())
-    return case_json(await container.case_service.update_case(principal.user_id, case_id, changes))
+    case = await container.case_service.update_case(principal.user_id, case_id, changes)
+    if changes.status is not None:
+        container.report_service.schedule(case)
+    return case_json(case)
 
 
 router.put("/{case_id}")(_update)
@@ -124,3 +127,15 @@ async def list_messages(
         "has_more": next_offset < total,
         "next_offset": next_offset if next_offset < total else None,
     }
+
+
+@router.get("/{case_id}/report")
+async def case_report(case_id: str, principal: PrincipalDep, container: ContainerDep,
+                      format: Annotated[Literal["json", "markdown"] | None, Query()] = None,
+                      accept: Annotated[str | None, Header()] = None) -> Response:
+    """The resolved or closed case's report: JSON, or Markdown with `?format=markdown` or
+    `Accept: text/markdown`."""
+    report = await container.report_service.report_for(principal.user_id, case_id)
+    if format == "markdown" or (format is None and "text/markdown" in (accept or "")):
+        return Response(report.markdown, media_type="text/markdown; charset=utf-8")
+    return JSONResponse({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})
