@@ -247,22 +247,16 @@ class BenchStack:
         return process
 
     def start_server(
-        self, database_url: str, *, llm_base_url: str | None = None, workers: int = 1
+        self,
+        database_url: str,
+        *,
+        llm_base_url: str | None = None,
+        workers: int = 1,
+        env: dict[str, str] | None = None,
     ) -> Process:
+        """`faultmaven serve` on a free port, ready when it returns; `env` adds FAULTMAVEN_* settings."""
         port = free_port()
-        env = {
-            "FAULTMAVEN_DATABASE_URL": database_url,
-            "FAULTMAVEN_AUTH_MODE": "local",
-            # the rate limiter stays in the request path (its cost is measured) but never refuses
-            "FAULTMAVEN_RATE_LIMIT_QUERIES": BENCH_RATE_LIMIT,
-            "FAULTMAVEN_RATE_LIMIT_WRITES": BENCH_RATE_LIMIT,
-        }
-        if llm_base_url:
-            env |= {
-                "FAULTMAVEN_LLM_PROVIDERS": "primary=openai:fake-model",
-                "FAULTMAVEN_LLM_PRIMARY_BASE_URL": llm_base_url,
-                "FAULTMAVEN_LLM_PRIMARY_API_KEY": "x",
-            }
+        server_env = _server_env(database_url, llm_base_url, env)
         argv = [
             str(FAULTMAVEN),
             "serve",
@@ -276,11 +270,30 @@ class BenchStack:
         log_path = self.tmp / f"server_{port}.log"
         # cwd is the temp dir so a stray .env in the checkout cannot change the settings under test
         process = _spawn(
-            "faultmaven server", argv, _clean_env(env), self.tmp, log_path, f"http://127.0.0.1:{port}"
+            "faultmaven server", argv, _clean_env(server_env), self.tmp, log_path, f"http://127.0.0.1:{port}"
         )
         self._undo.append(("stop server", process.stop))
         _wait_ready(process, f"{process.base_url}/health/ready", 60, _is_ready)
         return process
+
+    def start_worker(
+        self, database_url: str, *, llm_base_url: str | None = None, env: dict[str, str] | None = None
+    ) -> Process:
+        """`faultmaven worker` (needs FAULTMAVEN_QUEUE_URL in `env`). It has no HTTP endpoint: this only
+        checks that it is still alive after a moment; send it a job to know it consumes."""
+        worker_env = _server_env(database_url, llm_base_url, env)
+        log_path = self.tmp / f"worker_{secrets.token_hex(3)}.log"
+        argv = [str(FAULTMAVEN), "worker"]
+        process = _spawn("faultmaven worker", argv, _clean_env(worker_env), self.tmp, log_path, "")
+        self._undo.append(("stop worker", process.stop))
+        time.sleep(1.0)
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"faultmaven worker exited early:\n{process.log_tail()}")
+        return process
+
+    def on_close(self, label: str, undo: Callable[[], None]) -> None:
+        """Run `undo` on close (in reverse order of registration, like everything the stack did)."""
+        self._undo.append((label, undo))
 
     def stop(self, process: Process) -> None:
         process.stop()
@@ -299,6 +312,23 @@ class BenchStack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _server_env(database_url: str, llm_base_url: str | None, extra: dict[str, str] | None) -> dict[str, str]:
+    env = {
+        "FAULTMAVEN_DATABASE_URL": database_url,
+        "FAULTMAVEN_AUTH_MODE": "local",
+        # the rate limiter stays in the request path (its cost is measured) but never refuses
+        "FAULTMAVEN_RATE_LIMIT_QUERIES": BENCH_RATE_LIMIT,
+        "FAULTMAVEN_RATE_LIMIT_WRITES": BENCH_RATE_LIMIT,
+    }
+    if llm_base_url:
+        env |= {
+            "FAULTMAVEN_LLM_PROVIDERS": "primary=openai:fake-model",
+            "FAULTMAVEN_LLM_PRIMARY_BASE_URL": llm_base_url,
+            "FAULTMAVEN_LLM_PRIMARY_API_KEY": "x",
+        }
+    return env | (extra or {})
 
 
 def _is_ready(response: httpx.Response) -> bool:

@@ -8,7 +8,10 @@ lookup of one document through the same `Database.read()` session path.
 PostgreSQL runs only with `--postgres-admin-url` pointing at a server where a throwaway database
 `faultmaven_kb_bench` may be created and dropped (never the `test` database).
 
-Usage: .venv/bin/python bench/bench_kb_search.py [--chunks 10000] [--queries 300]
+`--semantic` (needs the `semantic` extra) embeds every chunk while loading (FAULTMAVEN_KB_SEMANTIC=true)
+and times hybrid search, then FTS-only search on the same corpus and queries in the same run.
+
+Usage: .venv/bin/python bench/bench_kb_search.py [--chunks 10000] [--queries 300] [--semantic]
        [--postgres-admin-url postgresql+asyncpg://postgres@127.0.0.1:5432/postgres]
 """
 
@@ -33,7 +36,7 @@ from faultmaven.config.settings import Settings
 from faultmaven.container import Container
 from faultmaven.infrastructure.persistence.knowledge_tables import KnowledgeChunkRow, KnowledgeDocumentRow
 from faultmaven.services.knowledge.models import DocumentInput, DocumentType
-from faultmaven.services.knowledge.service import SourceDocument
+from faultmaven.services.knowledge.service import KnowledgeService, SourceDocument
 from faultmaven.services.knowledge.sources import starter_documents
 
 SECTIONS_PER_DOCUMENT = 10
@@ -76,10 +79,15 @@ async def timed(action, repeat: int) -> list[float]:  # type: ignore[no-untyped-
     return samples
 
 
-async def run_engine(url: str, target_chunks: int, queries: int, seed: int) -> dict[str, object]:
+async def run_engine(
+    url: str, target_chunks: int, queries: int, seed: int, semantic: bool
+) -> dict[str, object]:
     rng = random.Random(seed)
     words = vocabulary()
-    container = Container(Settings(database_url=url, log_level="WARNING", purge_interval_seconds=3600))
+    settings = Settings(
+        database_url=url, log_level="WARNING", purge_interval_seconds=3600, kb_semantic=semantic
+    )
+    container = Container(settings)
     await container.start()
     try:
         reader = await container.auth_service.create_user(f"bench{seed}")
@@ -90,6 +98,7 @@ async def run_engine(url: str, target_chunks: int, queries: int, seed: int) -> d
             await container.knowledge_service.upsert_sources(
                 sources[start : start + 200], revive_deleted=True
             )
+        await container.knowledge_service.wait_for_embeddings()
         load_seconds = time.perf_counter() - started
         async with container.database.read() as session:
             chunk_count = await session.scalar(select(text("count(*)")).select_from(KnowledgeChunkRow))
@@ -97,11 +106,10 @@ async def run_engine(url: str, target_chunks: int, queries: int, seed: int) -> d
         query_texts = [" ".join(rng.sample(words, rng.randint(2, 5))) for _ in range(queries)]
         pending = iter(query_texts * 2)
         hits: list[int] = []
+        service = container.knowledge_service
 
         async def search_once() -> None:
-            hits.append(
-                len(await container.knowledge_service.search(reader.user_id, next(pending), limit=10))
-            )
+            hits.append(len(await service.search(reader.user_id, next(pending), limit=10)))
 
         async def lookup_once() -> None:
             async with container.database.read() as session:
@@ -109,6 +117,13 @@ async def run_engine(url: str, target_chunks: int, queries: int, seed: int) -> d
 
         await timed(search_once, 20)
         search_ms = await timed(search_once, queries)
+        mean_hits = statistics.mean(hits)
+        fts_ms: list[float] = []
+        if semantic:
+            pending = iter(query_texts * 2)
+            service = KnowledgeService(container.database)
+            await timed(search_once, 20)
+            fts_ms = await timed(search_once, queries)
         lookup_ms = await timed(lookup_once, queries)
     finally:
         await container.stop()
@@ -116,8 +131,9 @@ async def run_engine(url: str, target_chunks: int, queries: int, seed: int) -> d
         "chunks": chunk_count,
         "load_s": load_seconds,
         "search": search_ms,
+        "fts": fts_ms,
         "lookup": lookup_ms,
-        "mean_hits": statistics.mean(hits),
+        "mean_hits": mean_hits,
     }
 
 
@@ -144,9 +160,17 @@ async def drop_postgres(admin_url: str) -> None:
 
 def table_rows(engine: str, result: dict[str, object]) -> list[str]:
     rows = []
-    for label, key in (("search (top 10, scoped)", "search"), ("baseline: primary-key lookup", "lookup")):
+    search_label = "hybrid search (top 10, scoped)" if result["fts"] else "search (top 10, scoped)"
+    operations = (
+        (search_label, "search"),
+        ("FTS-only search, same corpus (top 10, scoped)", "fts"),
+        ("baseline: primary-key lookup", "lookup"),
+    )
+    for label, key in operations:
         samples = result[key]
         assert isinstance(samples, list)
+        if not samples:
+            continue
         rows.append(
             f"| {engine} | {label} | {result['chunks']} | {statistics.median(samples):.2f} | "
             f"{percentile(samples, 0.95):.2f} | {len(samples)} |"
@@ -160,15 +184,18 @@ async def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--postgres-admin-url", default=None)
+    parser.add_argument("--semantic", action="store_true", help="hybrid vs FTS-only (needs the extra)")
     args = parser.parse_args()
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        results["SQLite (FTS5 bm25)"] = await run_engine(url, args.chunks, args.queries, args.seed)
+        results["SQLite (FTS5 bm25)"] = await run_engine(
+            url, args.chunks, args.queries, args.seed, args.semantic
+        )
     if args.postgres_admin_url and (pg_url := await postgres_url(args.postgres_admin_url)):
         try:
             results["PostgreSQL (tsvector + GIN)"] = await run_engine(
-                pg_url, args.chunks, args.queries, args.seed
+                pg_url, args.chunks, args.queries, args.seed, args.semantic
             )
         finally:
             await drop_postgres(args.postgres_admin_url)

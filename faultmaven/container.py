@@ -31,16 +31,21 @@ from faultmaven.infrastructure.redis_health import redis_reachable
 from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
+from faultmaven.services.account_service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.evidence import EvidenceService
+from faultmaven.services.knowledge.embeddings import MiniLMEmbedder, require_available
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
+from faultmaven.services.passwords import Passwords
 from faultmaven.services.query_runner import QueryRunner, RunnerSettings
 from faultmaven.services.query_service import QueryPolicy, QueryService
 from faultmaven.services.report_service import ReportService
 from faultmaven.services.session_service import SessionService
+from faultmaven.services.sharing_service import AuditLog, SharingService
+from faultmaven.services.team_service import TeamService
 from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
 from faultmaven.tools.knowledge_search import KnowledgeSearchTool
@@ -99,6 +104,20 @@ class Container:
         )
 
     @cached_property
+    def account_service(self) -> AccountService:
+        return AccountService(
+            self.database,
+            self.auth_service,
+            Passwords(),
+            max_failures=self.settings.login_max_failures,
+            lockout=timedelta(minutes=self.settings.login_lockout_minutes),
+        )
+
+    @cached_property
+    def team_service(self) -> TeamService:
+        return TeamService(self.database)
+
+    @cached_property
     def session_service(self) -> SessionService:
         return SessionService(self.database, self.settings.session_timeout_minutes)
 
@@ -118,7 +137,7 @@ class Container:
 
     @cached_property
     def knowledge_service(self) -> KnowledgeService:
-        return KnowledgeService(self.database)
+        return KnowledgeService(self.database, MiniLMEmbedder() if self.settings.kb_semantic else None)
 
     @cached_property
     def evidence_service(self) -> EvidenceService:
@@ -175,6 +194,14 @@ class Container:
                                  sweep_seconds=self.settings.job_sweep_seconds)
 
     @cached_property
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self.database, timedelta(days=self.settings.audit_retention_days))
+
+    @cached_property
+    def sharing_service(self) -> SharingService:
+        return SharingService(self.database, self.case_service, self.audit_log)
+
+    @cached_property
     def report_service(self) -> ReportService:
         return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer)
 
@@ -209,6 +236,8 @@ class Container:
         async with self._start_lock:
             if self._started:
                 return
+            if self.settings.kb_semantic:
+                require_available()
             if self.settings.migrate_on_start:
                 await upgrade_to_head(self.database)
             if self.settings.kb_load_starter:
@@ -216,6 +245,8 @@ class Container:
             await self.job_queue.start()
             self._background.append(asyncio.create_task(self._purge_loop()))
             self._background.append(asyncio.create_task(self._dashboard_sample_loop()))
+            if self.settings.kb_semantic:
+                self.knowledge_service.start_embedding()
             self._started = True
 
     async def _load_starter_knowledge(self) -> None:
@@ -238,6 +269,8 @@ class Container:
             await self.evidence_service.stop()
         if "report_service" in self.__dict__:
             await self.report_service.drain()
+        if "knowledge_service" in self.__dict__:
+            await self.knowledge_service.stop_embedding()
         for task in self._background:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -252,6 +285,7 @@ class Container:
         return {
             "cases": await self.case_service.purge_expired(),
             "idempotency_records": await self.idempotency_store.purge_expired(),
+            "audit_events": await self.audit_log.purge_expired(),
         }
 
     async def _purge_loop(self) -> None:
@@ -308,10 +342,12 @@ class Container:
             **ready,
             "version": __version__,
             "auth_mode": self.settings.auth_mode,
+            "dev_login": self.settings.auth_mode == "local" or self.settings.dev_login,
             "database": {
                 **ready["database"],
                 "engine": "sqlite" if self.database.is_sqlite else "postgresql",
             },
+            "queue": self.job_queue.health(),
             "case_integration": {
                 **self.agent_service.health_check()["case_integration"],
                 "case_service_healthy": ready["database"]["reachable"],

@@ -26,6 +26,9 @@ from faultmaven.api.v1.routes import (
     metrics_dashboard,
     queries,
     sessions,
+    sharing,
+    teams,
+    users,
 )
 from faultmaven.config.settings import Settings
 from faultmaven.container import Container
@@ -58,7 +61,10 @@ def _cors_origin_regex(settings: Settings) -> str:
 
 def _install_routes(app: FastAPI) -> None:
     """Routers carry their full prefix, so a route's template is its path (metrics label by it)."""
-    for module in (health, auth, sessions, cases, evidence, queries, agent, metrics_dashboard, knowledge):
+    for module in (
+        health, auth, users, teams, sessions, cases, sharing, evidence, queries, agent, metrics_dashboard,
+        knowledge,
+    ):
         app.include_router(module.router)
 
 

@@ -30,8 +30,11 @@ class Settings(BaseSettings):
     token_ttl_hours: int = Field(default=24 * 30, ge=1)
     allow_non_loopback: bool = False
     local_username: str = "local"
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: float = Field(default=15, gt=0)
 
     case_retention_days: int = Field(default=30, ge=7, le=30)
+    audit_retention_days: int = Field(default=365, ge=1)
     session_timeout_minutes: int = Field(default=24 * 60, ge=5)
     purge_interval_seconds: float = Field(default=3600, gt=0)
 
@@ -49,6 +52,7 @@ class Settings(BaseSettings):
     query_time_budget_seconds: float = Field(default=120, gt=0)
     deprecated_routes_retired: bool = False
     kb_load_starter: bool = True
+    kb_semantic: bool = False  # hybrid FTS + embedding ranking; needs the optional `semantic` extra
 
     console_enabled: bool = True
     console_path: str = "/"

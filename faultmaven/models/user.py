@@ -20,10 +20,26 @@ class User(BaseModel):
     is_dev_user: bool = False
     is_admin: bool = False
     disabled: bool = False
+    has_password: bool = False
 
     @property
     def roles(self) -> list[str]:
         return ["admin", "user"] if self.is_admin else ["user"]
+
+
+class ApiToken(BaseModel):
+    """A bearer token as its owner may see it: never the secret."""
+
+    token_id: str
+    name: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class IssuedToken(ApiToken):
+    """A token at creation, the only time its secret is known."""
+
+    token: str
 
 
 class Principal(BaseModel):

@@ -52,9 +52,13 @@ class _Masking:
     sanitizer: ISanitizer
     case_service: ICaseService | None
     case_id: str | None
+    _known: dict[str, str] | None = None
+    """The case's table as last read; masking (which may add entries) invalidates it, so streamed text
+    is restored without a database read per chunk."""
 
     async def mask(self, texts: list[str]) -> list[str]:
         if self.case_service is not None and self.case_id:
+            self._known = None
             return await self.case_service.mask_for_llm(self.case_id, texts, self.sanitizer)
         throwaway: dict[str, str] = {}
         return [self.sanitizer.sanitize(text, throwaway) for text in texts]
@@ -62,7 +66,9 @@ class _Masking:
     async def restore(self, text: str) -> str:
         if self.case_service is None or not self.case_id:
             return text
-        return self.sanitizer.restore(text, await self.case_service.mask_map(self.case_id))
+        if self._known is None:
+            self._known = await self.case_service.mask_map(self.case_id)
+        return self.sanitizer.restore(text, self._known)
 
 
 class _SanitizingTool:

@@ -16,7 +16,7 @@ from faultmaven.infrastructure.persistence import user_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import ApiTokenRow, UserRow
 from faultmaven.models.case import new_id, utcnow
-from faultmaven.models.user import User
+from faultmaven.models.user import ApiToken, IssuedToken, User
 from faultmaven.services.errors import ConflictError, NotFoundError
 
 TOKEN_PREFIX = "fm_"
@@ -71,6 +71,7 @@ class AuthService:
         email: str | None = None,
         display_name: str | None = None,
         dev: bool = False,
+        password_hash: str | None = None,
     ) -> User:
         row = UserRow(
             user_id=new_id("user"),
@@ -81,6 +82,7 @@ class AuthService:
             is_dev_user=dev,
             disabled=False,
             created_at=utcnow(),
+            password_hash=password_hash,
         )
         try:
             async with self._db.write() as session:
@@ -90,20 +92,36 @@ class AuthService:
         return repo.user_from_row(row)
 
     async def issue_token(self, user_id: str, name: str = "api", ttl: timedelta | None = None) -> str:
+        return (await self.create_token(user_id, name, ttl)).token
+
+    async def create_token(self, user_id: str, name: str, ttl: timedelta | None = None) -> IssuedToken:
+        """A new bearer token for the user; its secret is in the result and nowhere else."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
+        row = ApiTokenRow(
+            token_id=new_id("tok"),
+            user_id=user_id,
+            token_hash=hash_token(token),
+            name=name,
+            created_at=now,
+            expires_at=now + (ttl or self._token_ttl),
+        )
         async with self._db.write() as session:
-            session.add(
-                ApiTokenRow(
-                    token_id=new_id("tok"),
-                    user_id=user_id,
-                    token_hash=hash_token(token),
-                    name=name,
-                    created_at=now,
-                    expires_at=now + (ttl or self._token_ttl),
-                )
-            )
-        return token
+            session.add(row)
+        return IssuedToken(
+            token_id=row.token_id, name=name, token=token, created_at=now, expires_at=row.expires_at
+        )
+
+    async def list_tokens(self, user_id: str) -> list[ApiToken]:
+        """The user's tokens that still work (login sessions included), newest first."""
+        async with self._db.read() as session:
+            return await repo.list_active_tokens(session, user_id, utcnow())
+
+    async def revoke_token_id(self, user_id: str, token_id: str) -> None:
+        async with self._db.write() as session:
+            found = await repo.revoke_token_by_id(session, user_id, token_id, utcnow())
+        if not found:
+            raise NotFoundError(f"Token '{token_id}' not found", code="TOKEN_NOT_FOUND")
 
     @property
     def token_ttl(self) -> timedelta:

@@ -7,9 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import case_repository as repo
 from faultmaven.infrastructure.persistence import query_repository as query_repo
+from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
+from faultmaven.infrastructure.persistence import user_repository
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import CaseRow
 from faultmaven.models.case import (
@@ -23,7 +26,8 @@ from faultmaven.models.case import (
     utcnow,
 )
 from faultmaven.models.interfaces import ISanitizer
-from faultmaven.services.errors import ConflictError, NotFoundError
+from faultmaven.models.sharing import CaseRole
+from faultmaven.services.errors import ConflictError, ForbiddenError, NotFoundError
 
 TITLE_MIN_WORDS = 3
 _WORD = re.compile(r"[A-Za-z0-9][\w.\-/:]*")
@@ -113,18 +117,29 @@ class CaseService:
                 await session.refresh(row)
             return repo.case_from_row(row)
 
-    async def get_owned_case(self, owner_id: str, case_id: str) -> Case:
-        """The case if `owner_id` may see it; 404 otherwise, never revealing that it exists."""
+    async def authorize(self, user_id: str, case_id: str, needed: CaseRole = CaseRole.VIEWER) -> Case:
+        """The case, if the user's role on it allows `needed`.
+
+        Not a participant: 404, never revealing that the case exists. A participant whose role is too low
+        knows the case already: 403, naming the role it takes.
+        """
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-        if row is None or row.owner_id != owner_id:
-            raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+            role = await _role_of(session, row, user_id) if row is not None else None
+        _require(role, needed, case_id)
+        assert row is not None
         return repo.case_from_row(row)
+
+    async def role_on(self, user_id: str, case_id: str) -> CaseRole | None:
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+            return await _role_of(session, row, user_id) if row is not None else None
 
     async def list_cases(
         self,
-        owner_id: str,
+        user_id: str,
         *,
+        scope: str = "all",
         status: str | None = None,
         priority: str | None = None,
         text: str | None = None,
@@ -133,7 +148,8 @@ class CaseService:
         offset: int = 0,
     ) -> tuple[list[Case], int]:
         case_filter = repo.CaseFilter(
-            owner_id=owner_id,
+            user_id=user_id,
+            scope=scope,
             now=utcnow(),
             status=status,
             priority=priority,
@@ -143,12 +159,13 @@ class CaseService:
         async with self._db.read() as session:
             return await repo.list_cases(session, case_filter, limit, offset)
 
-    async def update_case(self, owner_id: str, case_id: str, changes: CaseUpdate) -> Case:
+    async def update_case(self, user_id: str, case_id: str, changes: CaseUpdate) -> Case:
         now = utcnow()
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, now, for_update=True)
-            if row is None or row.owner_id != owner_id:
-                raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+            role = await _role_of(session, row, user_id) if row is not None else None
+            _require(role, CaseRole.COLLABORATOR, case_id)
+            assert row is not None
             values = self._changed_values(row, changes)
             if values:
                 values.update(updated_at=now, last_activity_at=now, expires_at=now + self._retention)
@@ -178,24 +195,29 @@ class CaseService:
             values["status"] = changes.status.value
         return values
 
-    async def delete_case(self, owner_id: str, case_id: str) -> None:
-        """Idempotent: deleting a missing case succeeds; another user's case stays untouched."""
+    async def delete_case(self, user_id: str, case_id: str) -> bool:
+        """Owners delete; a participant with a lower role gets 403. Idempotent: a missing case, or one
+        the user cannot see (which must not be revealed), is already "deleted" for them (False)."""
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
-            if row is not None and row.owner_id == owner_id:
-                await repo.delete_case(session, case_id)
+            role = await _role_of(session, row, user_id) if row is not None else None
+            if role is None:
+                return False
+            _require(role, CaseRole.OWNER, case_id)
+            await repo.delete_case(session, case_id)
+            return True
 
     async def list_messages(
         self, owner_id: str, case_id: str, limit: int, offset: int
     ) -> tuple[list[CaseMessage], int]:
-        case = await self.get_owned_case(owner_id, case_id)
+        case = await self.authorize(owner_id, case_id)
         async with self._db.read() as session:
             messages = await repo.list_messages(session, case_id, limit, offset)
         return messages, case.message_count
 
     async def naming_inputs(self, owner_id: str, case_id: str) -> tuple[Case, str, list[str]]:
         """What naming a case needs: the case, where its title came from, and its users' own words."""
-        case = await self.get_owned_case(owner_id, case_id)
+        case = await self.authorize(owner_id, case_id, CaseRole.COLLABORATOR)
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
             texts = await repo.user_texts(session, case_id)
@@ -229,12 +251,14 @@ class CaseService:
         return repo.case_from_row(row) if row else None
 
     async def get_case_conversation_context(self, case_id: str, limit: int = 10) -> str:
-        """The last `limit` messages as a transcript the LLM can read, oldest first."""
+        """The last `limit` messages as a transcript the LLM can read, oldest first; each user message
+        names who asked (a shared case has several participants)."""
         async with self._db.read() as session:
             messages = await repo.recent_messages(session, case_id, limit)
+            names = await user_repository.usernames(session, {m.author_id for m in messages if m.author_id})
         if not messages:
             return ""
-        lines = [f"{message.role.capitalize()}: {message.content}" for message in messages]
+        lines = [f"{_speaker(message, names)}: {message.content}" for message in messages]
         return "Previous conversation in this case:\n" + "\n".join(lines)
 
     async def add_message_to_case(self, case_id: str, message: CaseMessage) -> CaseMessage:
@@ -262,3 +286,26 @@ class CaseService:
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
         return dict(row.mask_map or {}) if row else {}
+
+
+def _speaker(message: CaseMessage, names: dict[str, str]) -> str:
+    role = message.role.capitalize()
+    name = names.get(message.author_id or "")
+    return f"{role} ({name})" if name and message.role == "user" else role
+
+
+async def _role_of(session: AsyncSession, row: CaseRow, user_id: str) -> CaseRole | None:
+    """The owner's role, else the highest role shared with the user or one of their teams."""
+    if row.owner_id == user_id:
+        return CaseRole.OWNER
+    granted = [CaseRole(role) for role in await sharing_repo.granted_roles(session, row.case_id, user_id)]
+    return max(granted, key=lambda role: role.rank, default=None)
+
+
+def _require(role: CaseRole | None, needed: CaseRole, case_id: str) -> None:
+    if role is None:
+        raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+    if not role.allows(needed):
+        raise ForbiddenError(f"Your role on this case ({role.value}) does not allow this; it takes "
+                             f"{needed.value}", code="CASE_ROLE_REQUIRED", role=role.value,
+                             required_role=needed.value)

@@ -13,6 +13,7 @@ from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 from faultmaven.models.agent import AgentResponse, QueryPriority, QueryRequest
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.jobs import JobQueue, QueueFullError
+from faultmaven.models.sharing import CaseRole
 from faultmaven.models.user import Principal
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, ServiceUnavailableError
@@ -65,7 +66,7 @@ class QueryService:
     ) -> AgentResponse | Accepted:
         """Answer now, or accept for the background when asked to, when the query is large, or when the
         synchronous time budget runs out (the answer then keeps going in this process)."""
-        await self._cases.get_owned_case(principal.user_id, case_id)
+        await self._cases.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
         fields = self._row_fields(principal, case_id, query, session_id, context, priority)
         if respond_async or len(query) > self._policy.async_threshold_chars:
             return await self._enqueue(fields)
@@ -91,7 +92,7 @@ class QueryService:
         context: dict[str, Any] | None = None,
         priority: QueryPriority = "medium",
     ) -> Accepted:
-        await self._cases.get_owned_case(principal.user_id, case_id)
+        await self._cases.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
         return await self._enqueue(self._row_fields(principal, case_id, query, session_id, context, priority))
 
     async def _enqueue(self, fields: dict[str, Any]) -> Accepted:
@@ -176,7 +177,7 @@ class QueryService:
 
     async def cancel(self, owner_id: str, case_id: str, query_id: str) -> None:
         """Cancel a pending or running query; its worker stops at its next lease renewal."""
-        row = await self._owned_row(owner_id, case_id, query_id)
+        row = await self._owned_row(owner_id, case_id, query_id, CaseRole.COLLABORATOR)
         if row.status == "cancelled":
             return
         if row.status not in RUNNING:
@@ -199,8 +200,9 @@ class QueryService:
         await self._owned_row(owner_id, case_id, query_id)
         return follow_events(self._db, query_id, after_seq)
 
-    async def _owned_row(self, owner_id: str, case_id: str, query_id: str) -> QueryRow:
-        await self._cases.get_owned_case(owner_id, case_id)
+    async def _owned_row(self, owner_id: str, case_id: str, query_id: str,
+                         needed: CaseRole = CaseRole.VIEWER) -> QueryRow:
+        await self._cases.authorize(owner_id, case_id, needed)
         async with self._db.read() as session:
             row = await repo.get_query(session, case_id, query_id)
         if row is None:
@@ -213,7 +215,7 @@ class QueryService:
     async def list(
         self, owner_id: str, case_id: str, limit: int, offset: int
     ) -> tuple[list[dict[str, Any]], int]:
-        await self._cases.get_owned_case(owner_id, case_id)
+        await self._cases.authorize(owner_id, case_id)
         async with self._db.read() as session:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
         return [query_summary(row) for row in rows], total

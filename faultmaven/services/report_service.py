@@ -179,7 +179,7 @@ class ReportService:
 
     async def report_for(self, owner_id: str, case_id: str) -> CaseReport:
         """The case's report, restored for its user; written now if the background job has not yet."""
-        case = await self._cases.get_owned_case(owner_id, case_id)
+        case = await self._cases.authorize(owner_id, case_id)
         if case.status not in REPORTABLE:
             raise ConflictError(
                 "A case has a report once it is resolved or closed",

@@ -165,6 +165,8 @@ async def test_health_ready_detailed_and_metrics(client: httpx.AsyncClient) -> N
     assert ready.json()["llm"]["configured"] is False
     detailed = (await client.get("/health/detailed")).json()
     assert detailed["case_integration"] == {"enabled": True, "case_service_healthy": True}
+    assert detailed["queue"]["kind"] == "in_process" and detailed["queue"]["pending"] == 0
+    assert detailed["dev_login"] is True
     await client.get("/api/v1/cases")
     metrics = await client.get("/metrics")
     assert metrics.status_code == 200

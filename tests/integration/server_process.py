@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,9 +28,9 @@ def start_server(
     args = [sys.executable, "-m", "faultmaven.cli", command]
     if command == "serve":
         args += ["--port", str(port), "--workers", str(workers), "--log-level", "warning"]
-    process = subprocess.Popen(
-        args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stop_server)
+    process = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=log)
+    process.log = log  # type: ignore[attr-defined]
     base_url = f"http://127.0.0.1:{port}"
     if command == "serve":
         try:
@@ -41,6 +42,7 @@ def start_server(
 
 
 def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop the process (SIGTERM, then SIGKILL) and close its log; safe on an already dead process."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -48,6 +50,7 @@ def stop_server(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    process.log.close()  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -64,7 +67,8 @@ def _wait_ready(base_url: str, process: subprocess.Popen[bytes], timeout: float 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read().decode() if process.stderr else ""
+            process.log.seek(0)  # type: ignore[attr-defined]
+            stderr = process.log.read().decode(errors="replace")  # type: ignore[attr-defined]
             raise RuntimeError(f"server exited with {process.returncode}: {stderr[-2000:]}")
         try:
             if httpx.get(f"{base_url}/health/ready", timeout=1).status_code == 200:

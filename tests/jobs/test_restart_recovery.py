@@ -44,6 +44,7 @@ async def kill_mid_query_then_restart(tmp_path, fake_llm: FakeLLMServer, extra_e
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait()
+        stop_server(first)
     second, url = start_server(env)
     try:
         async with httpx.AsyncClient(base_url=url) as client:

@@ -6,18 +6,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
+from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
 
 
 @dataclass(frozen=True)
 class CaseFilter:
-    owner_id: str
+    """`scope`: `owned` (the user's own), `shared` (shared with them or their teams), or `all`."""
+
+    user_id: str
     now: datetime
+    scope: str = "all"
     status: str | None = None
     priority: str | None = None
     text: str | None = None
@@ -61,6 +65,12 @@ def _live(now: datetime) -> ColumnElement[bool]:
     return CaseRow.expires_at > now
 
 
+def _visible_to(user_id: str, scope: str) -> ColumnElement[bool]:
+    owned = CaseRow.owner_id == user_id
+    shared = CaseRow.case_id.in_(sharing_repo.shared_case_ids(user_id))
+    return {"owned": owned, "shared": and_(~owned, shared)}.get(scope, or_(owned, shared))
+
+
 async def insert_case(session: AsyncSession, row: CaseRow) -> None:
     session.add(row)
     await session.flush()
@@ -76,7 +86,7 @@ async def get_case_row(
 
 
 def _filter_conditions(case_filter: CaseFilter) -> list[ColumnElement[bool]]:
-    conditions = [CaseRow.owner_id == case_filter.owner_id, _live(case_filter.now)]
+    conditions = [_visible_to(case_filter.user_id, case_filter.scope), _live(case_filter.now)]
     if case_filter.status:
         conditions.append(CaseRow.status == case_filter.status)
     if case_filter.priority:

@@ -65,7 +65,7 @@ class Database:
             _configure_sqlite(self.read_engine, immediate=False)
         else:
             self.write_engine = create_async_engine(
-                url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=60
+                url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=60
             )
             self.read_engine = self.write_engine
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)

@@ -23,18 +23,19 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column, table
 
+from faultmaven.infrastructure.persistence import sharing_repository
 from faultmaven.infrastructure.persistence.knowledge_tables import (
     SQLITE_FTS_TABLE,
     KnowledgeChunkRow,
     KnowledgeDocumentRow,
 )
-from faultmaven.infrastructure.persistence.tables import CaseRow
 
 DELETED = "deleted"
 TS_CONFIG = "english"
@@ -69,15 +70,15 @@ def dialect_name(session: AsyncSession) -> str:
 
 
 def readable_by(reader_id: str | None) -> ColumnElement[bool]:
-    """Global documents for everyone, personal ones for their owner, case ones for the case's owner."""
+    """Global documents for everyone, personal ones for their owner, case ones for the case's participants."""
     is_global = KnowledgeDocumentRow.scope == "global"
     if reader_id is None:
         return is_global
-    owned_cases = select(CaseRow.case_id).where(CaseRow.owner_id == reader_id)
     return or_(
         is_global,
         and_(KnowledgeDocumentRow.scope == "personal", KnowledgeDocumentRow.owner_id == reader_id),
-        and_(KnowledgeDocumentRow.scope == "case", KnowledgeDocumentRow.case_id.in_(owned_cases)),
+        and_(KnowledgeDocumentRow.scope == "case",
+             KnowledgeDocumentRow.case_id.in_(sharing_repository.accessible_case_ids(reader_id))),
     )
 
 
@@ -102,8 +103,11 @@ def _document_filters(dialect: str, query: DocumentQuery) -> list[ColumnElement[
     return conditions
 
 
-async def case_owner(session: AsyncSession, case_id: str) -> str | None:
-    return await session.scalar(select(CaseRow.owner_id).where(CaseRow.case_id == case_id))
+async def takes_part_in(session: AsyncSession, case_id: str, user_id: str) -> bool:
+    """Whether the user owns the case or it is shared with them or one of their teams."""
+    accessible = sharing_repository.accessible_case_ids(user_id).subquery()
+    found = await session.scalar(select(accessible.c.case_id).where(accessible.c.case_id == case_id))
+    return found is not None
 
 
 async def get_document(
@@ -242,3 +246,47 @@ async def search_chunks(
     )
     rows = await session.execute(statement)
     return [ChunkMatch(chunk, document, float(relevance or 0.0)) for chunk, document, relevance in rows]
+
+
+async def chunks_without_embedding(session: AsyncSession, limit: int) -> list[tuple[int, str]]:
+    """`(row_id, text to embed)` of chunks with no vector yet; the text is what FTS indexes too."""
+    statement = (
+        select(KnowledgeChunkRow.row_id, KnowledgeDocumentRow.title, KnowledgeChunkRow.heading_path,
+               KnowledgeChunkRow.content)
+        .join(KnowledgeDocumentRow, KnowledgeDocumentRow.document_id == KnowledgeChunkRow.document_id)
+        .where(KnowledgeChunkRow.embedding.is_(None))
+        .order_by(KnowledgeChunkRow.row_id)
+        .limit(limit)
+    )
+    rows = await session.execute(statement)
+    return [(row_id, f"{title}\n{heading}\n{content}") for row_id, title, heading, content in rows]
+
+
+async def set_embeddings(session: AsyncSession, vectors: dict[int, bytes]) -> None:
+    """Store vectors by `row_id`; a chunk replaced meanwhile simply matches no row."""
+    if vectors:
+        await session.execute(
+            update(KnowledgeChunkRow),
+            [{"row_id": row_id, "embedding": blob} for row_id, blob in vectors.items()],
+        )
+
+
+async def readable_embeddings(session: AsyncSession, query: DocumentQuery) -> list[tuple[int, bytes]]:
+    """`(row_id, vector bytes)` of every embedded chunk the reader may see under the filters."""
+    statement = (
+        select(KnowledgeChunkRow.row_id, KnowledgeChunkRow.embedding)
+        .join(KnowledgeDocumentRow, KnowledgeDocumentRow.document_id == KnowledgeChunkRow.document_id)
+        .where(*_document_filters(dialect_name(session), query), KnowledgeDocumentRow.status == "active",
+               KnowledgeChunkRow.embedding.is_not(None))
+    )
+    return [(row_id, blob) for row_id, blob in await session.execute(statement)]
+
+
+async def chunks_by_row_ids(
+    session: AsyncSession, query: DocumentQuery, row_ids: Sequence[int]
+) -> list[ChunkMatch]:
+    """The given chunks with their documents, re-checked against the reader's scope; no FTS relevance."""
+    if not row_ids:
+        return []
+    statement = _search_base(dialect_name(session), query).where(KnowledgeChunkRow.row_id.in_(row_ids))
+    return [ChunkMatch(chunk, document, 0.0) for chunk, document in await session.execute(statement)]

@@ -3,6 +3,9 @@
 The full-text index is engine specific and lives outside this metadata: on SQLite an FTS5 table kept in
 sync by triggers (so cascaded deletes clean it too), on PostgreSQL a weighted `tsvector` column with a
 GIN index, written by the repository. Both are created by migration 0003.
+
+`embedding` (migration 0007) holds a chunk's sentence vector as float32 bytes, filled only when the
+optional `semantic` extra is enabled; NULL means "not embedded yet" and the chunk is still found by FTS.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from faultmaven.infrastructure.persistence.tables import Base, JSONType, UTCDateTime
@@ -57,3 +60,4 @@ class KnowledgeChunkRow(Base):
     ordinal: Mapped[int] = mapped_column(Integer)
     heading_path: Mapped[str] = mapped_column(String(1000), default="")
     content: Mapped[str] = mapped_column(Text)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

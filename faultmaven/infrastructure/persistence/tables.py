@@ -67,6 +67,18 @@ class UserRow(Base):
     is_dev_user: Mapped[bool] = mapped_column(Boolean, default=False)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+
+
+class LoginFailureRow(Base):
+    """Recent failed logins per submitted name, known or not, so a lockout says nothing about existence."""
+
+    __tablename__ = "login_failures"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed_logins: Mapped[int] = mapped_column(Integer)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ApiTokenRow(Base):
@@ -187,4 +199,9 @@ class IdempotencyRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-from faultmaven.infrastructure.persistence import evidence_tables, knowledge_tables  # noqa: E402, F401
+from faultmaven.infrastructure.persistence import (  # noqa: E402, F401
+    evidence_tables,
+    knowledge_tables,
+    sharing_tables,
+    team_tables,
+)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faultmaven.infrastructure.persistence.tables import ApiTokenRow, SessionRow, UserRow
-from faultmaven.models.user import ClientSession, SessionStatus, User
+from faultmaven.infrastructure.persistence.tables import (
+    ApiTokenRow,
+    LoginFailureRow,
+    SessionRow,
+    UserRow,
+    UTCDateTime,
+)
+from faultmaven.models.user import ApiToken, ClientSession, SessionStatus, User
 
 
 def user_from_row(row: UserRow) -> User:
-    return User.model_validate(row)
+    return User.model_validate(row).model_copy(update={"has_password": row.password_hash is not None})
 
 
 def session_from_row(row: SessionRow, now: datetime) -> ClientSession:
@@ -60,6 +67,71 @@ async def user_for_token(session: AsyncSession, token_hash: str, now: datetime) 
     return (await session.execute(statement)).scalar_one_or_none()
 
 
+async def list_active_tokens(session: AsyncSession, user_id: str, now: datetime) -> list[ApiToken]:
+    statement = (
+        select(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None), ApiTokenRow.expires_at > now)
+        .order_by(ApiTokenRow.created_at.desc())
+    )
+    rows = (await session.execute(statement)).scalars()
+    return [ApiToken.model_validate(row, from_attributes=True) for row in rows]
+
+
+async def revoke_token_by_id(session: AsyncSession, user_id: str, token_id: str, now: datetime) -> bool:
+    """False when the token is not the user's; revoking a revoked token again changes nothing."""
+    row = await session.get(ApiTokenRow, token_id)
+    if row is None or row.user_id != user_id:
+        return False
+    if row.revoked_at is None:
+        row.revoked_at = now
+    return True
+
+
+async def revoke_user_tokens(session: AsyncSession, user_id: str, now: datetime) -> None:
+    await session.execute(
+        update(ApiTokenRow)
+        .where(ApiTokenRow.user_id == user_id, ApiTokenRow.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+async def login_locked_until(session: AsyncSession, username: str, now: datetime) -> datetime | None:
+    statement = select(LoginFailureRow.locked_until).where(
+        LoginFailureRow.username == username, LoginFailureRow.locked_until > now
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def record_login_failure(
+    session: AsyncSession, username: str, now: datetime, window: timedelta, max_failures: int
+) -> datetime | None:
+    """Count one more failure in a single upsert (atomic under concurrent attempts on both engines);
+    the failure that reaches `max_failures` locks the name until `now + window`, which it returns.
+    Failures older than the window are forgotten first, so only a run of recent failures locks."""
+    await session.execute(delete(LoginFailureRow).where(LoginFailureRow.last_failed_at <= now - window))
+    lock = literal(now + window, UTCDateTime())
+    dialect = postgresql if session.bind.dialect.name == "postgresql" else sqlite
+    insert = dialect.insert(LoginFailureRow).values(
+        username=username,
+        failed_logins=1,
+        last_failed_at=now,
+        locked_until=now + window if max_failures <= 1 else None,
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[LoginFailureRow.username],
+        set_={
+            "failed_logins": LoginFailureRow.failed_logins + 1,
+            "last_failed_at": now,
+            "locked_until": case((LoginFailureRow.failed_logins + 1 >= max_failures, lock), else_=None),
+        },
+    ).returning(LoginFailureRow.locked_until)
+    return (await session.execute(statement)).scalar_one()
+
+
+async def clear_login_failures(session: AsyncSession, username: str) -> None:
+    await session.execute(delete(LoginFailureRow).where(LoginFailureRow.username == username))
+
+
 async def revoke_token(session: AsyncSession, token_hash: str, now: datetime) -> None:
     await session.execute(
         update(ApiTokenRow)
@@ -87,3 +159,12 @@ async def find_resumable_session(
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def usernames(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:
+    """user_id → username for the given ids, in one query."""
+    if not user_ids:
+        return {}
+    statement = select(UserRow.user_id, UserRow.username).where(UserRow.user_id.in_(user_ids))
+    rows = await session.execute(statement)
+    return {user_id: username for user_id, username in rows.all()}

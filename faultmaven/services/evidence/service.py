@@ -23,6 +23,7 @@ from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.evidence_tables import EvidenceChunkRow, EvidenceItemRow
 from faultmaven.models.case import CaseMessage, MessageType, new_id, utcnow
 from faultmaven.models.interfaces import ISanitizer
+from faultmaven.models.sharing import CaseRole
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.errors import NotFoundError, UnprocessableError
 from faultmaven.services.evidence.classify import LOG_LIKE, SAMPLE_LINES, Classification, classify
@@ -177,7 +178,7 @@ class EvidenceService:
         """Validate, classify and store an upload; the service owns (and closes) `upload.file`."""
         handed_over = False
         try:
-            await self._cases.get_owned_case(owner_id, case_id)
+            await self._cases.authorize(owner_id, case_id, CaseRole.COLLABORATOR)
             facts = await self._inspect(upload)
             sample, complete = await asyncio.to_thread(_head, upload, facts.encoding)
             classification = classify(sample, upload.filename, complete=complete)
@@ -380,13 +381,13 @@ class EvidenceService:
         return item_from_row(row)
 
     async def get_evidence(self, owner_id: str, case_id: str, data_id: str) -> EvidenceItem:
-        await self._cases.get_owned_case(owner_id, case_id)
+        await self._cases.authorize(owner_id, case_id)
         return await self._item(case_id, data_id)
 
     async def list_evidence(
         self, owner_id: str, case_id: str, limit: int, offset: int
     ) -> tuple[list[EvidenceItem], int]:
-        await self._cases.get_owned_case(owner_id, case_id)
+        await self._cases.authorize(owner_id, case_id)
         async with self._db.read() as session:
             rows, total = await repo.list_items(session, case_id, limit, offset)
         return [item_from_row(row) for row in rows], total
@@ -406,7 +407,7 @@ class EvidenceService:
 
     async def delete_evidence(self, owner_id: str, case_id: str, data_id: str) -> None:
         """Idempotent: a missing item is already deleted."""
-        await self._cases.get_owned_case(owner_id, case_id)
+        await self._cases.authorize(owner_id, case_id, CaseRole.COLLABORATOR)
         if not _ID.fullmatch(data_id):
             return
         async with self._db.write() as session:

@@ -10,14 +10,33 @@ Scores are honest rather than rank-relative, so the top hit of a weak match stay
   runbooks: 5.0 for bm25, 1.5 for ts_rank_cd), so `r / (r + h)` saturates towards 1 without reaching it;
 - `coverage` is the share of the query's terms found in the chunk (its title, heading path and text,
   matched on a stem-like prefix), because OR-matching would otherwise let one rare word score high.
+
+With the optional `semantic` extra and FAULTMAVEN_KB_SEMANTIC=true the ranking is hybrid. Candidates are
+FTS's top `max(50, 3 * limit)` plus the same number of nearest readable chunks by cosine (a flat numpy
+scan of every readable chunk's vector: fine up to about 10,000 chunks, an ANN index beyond), and
+
+    score = 1 - (1 - fts) * (1 - semantic),   semantic = clamp((cos - 0.2) / (0.8 - 0.2), 0, 1)
+
+- `fts` is the score above (0 for a chunk outside FTS's candidates), `cos` the chunk's cosine with the
+  query (all-MiniLM-L6-v2, unit vectors);
+- below a cosine of 0.2 this model's vectors are unrelated text (measured on the starter runbooks with
+  off-topic queries), from 0.8 they are near-paraphrases, linear in between;
+- the noisy-OR never scores a hit below either signal, so a threshold tuned on FTS-only scores keeps
+  every hit it let through, a paraphrase sharing no word still scores its semantic value, and agreement
+  of both raises the score towards 1 without reaching it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import heapq
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+import structlog
 
 from faultmaven.infrastructure.persistence import knowledge_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
@@ -26,6 +45,7 @@ from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.user import User
 from faultmaven.services.errors import ForbiddenError, NotFoundError, UnprocessableError
 from faultmaven.services.knowledge.chunking import chunk_markdown
+from faultmaven.services.knowledge.embeddings import Embedder, cosines, to_bytes
 from faultmaven.services.knowledge.errors import PayloadTooLargeError
 from faultmaven.services.knowledge.models import (
     DocumentInput,
@@ -44,6 +64,11 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 NULLABLE_FIELDS = frozenset({"category", "source_url", "description"})
 HALF_SCORE_RELEVANCE = {"sqlite": 5.0, "postgresql": 1.5}
 CANDIDATES_PER_RESULT = 3
+HYBRID_CANDIDATES = 50
+COSINE_UNRELATED = 0.2
+COSINE_PARAPHRASE = 0.8
+EMBED_BATCH_ROWS = 64
+_logger = structlog.get_logger(__name__)
 
 
 def content_hash(content: str) -> str:
@@ -55,6 +80,17 @@ def normalized_score(relevance: float, dialect: str, coverage: float = 1.0) -> f
     if relevance <= 0:
         return 0.0
     return round(coverage * relevance / (relevance + HALF_SCORE_RELEVANCE.get(dialect, 1.0)), 4)
+
+
+def semantic_score(cosine: float) -> float:
+    """`clamp((cos - 0.2) / (0.8 - 0.2), 0, 1)`: see the module docstring."""
+    scaled = (cosine - COSINE_UNRELATED) / (COSINE_PARAPHRASE - COSINE_UNRELATED)
+    return min(1.0, max(0.0, scaled))
+
+
+def hybrid_score(fts: float, semantic: float) -> float:
+    """`1 - (1 - fts) * (1 - semantic)`: see the module docstring."""
+    return round(1 - (1 - fts) * (1 - semantic), 4)
 
 
 def term_coverage(terms: list[str], text: str) -> float:
@@ -157,8 +193,11 @@ def _new_row(
 class KnowledgeService:
     """Documents and search, always on behalf of a reader: nobody sees a document they may not read."""
 
-    def __init__(self, database: Database):
+    def __init__(self, database: Database, embedder: Embedder | None = None):
         self._db = database
+        self._embedder = embedder
+        self._embedding_wanted = False
+        self._embedding_task: asyncio.Task[None] | None = None
 
     async def create_document(self, author: User, data: DocumentInput) -> KnowledgeDocument:
         check_size(data.content)
@@ -168,11 +207,12 @@ class KnowledgeService:
         async with self._db.write() as session:
             if (
                 scope is DocumentScope.CASE
-                and await repo.case_owner(session, data.case_id or "") != author.user_id
+                and not await repo.takes_part_in(session, data.case_id or "", author.user_id)
             ):
                 raise NotFoundError(f"Case {data.case_id} not found", code="CASE_NOT_FOUND")
             await repo.insert_document(session, row)
             await repo.replace_chunks(session, row.document_id, chunk_rows(row.document_id, row.content))
+        self.start_embedding()
         return document_from_row(row)
 
     @staticmethod
@@ -224,6 +264,8 @@ class KnowledgeService:
             await session.flush()
             if rechunk:
                 await repo.replace_chunks(session, row.document_id, chunk_rows(row.document_id, row.content))
+        if rechunk:
+            self.start_embedding()
         return document_from_row(row)
 
     @staticmethod
@@ -262,7 +304,7 @@ class KnowledgeService:
             return True
         if row.scope == DocumentScope.PERSONAL.value:
             return row.owner_id == reader.user_id
-        return await repo.case_owner(session, row.case_id or "") == reader.user_id
+        return await repo.takes_part_in(session, row.case_id or "", reader.user_id)
 
     async def search(
         self,
@@ -282,21 +324,108 @@ class KnowledgeService:
             category=filters.category,
             tags=filters.tags,
         )
-        async with self._db.read() as session:
-            dialect = repo.dialect_name(session)
-            matches = await repo.search_chunks(
-                session,
-                document_query,
-                fts5_match=fts5_match(terms),
-                websearch=websearch_text(terms),
-                limit=max(1, min(limit, MAX_SEARCH_LIMIT)) * CANDIDATES_PER_RESULT,
+        candidates = max(1, min(limit, MAX_SEARCH_LIMIT)) * CANDIDATES_PER_RESULT
+        if self._embedder is None:
+            scored = await self._full_text(document_query, terms, candidates)
+        else:
+            scored = await self._hybrid(
+                self._embedder, document_query, terms, query, max(HYBRID_CANDIDATES, candidates)
             )
         hits = sorted(
-            (self._hit(match, self._score(match, terms, dialect)) for match in matches),
-            key=lambda hit: -hit.similarity_score,
+            (self._hit(match, score) for match, score in scored), key=lambda hit: -hit.similarity_score
         )
         threshold = similarity_threshold or 0.0
         return [hit for hit in hits if hit.similarity_score >= threshold and hit.similarity_score > 0][:limit]
+
+    async def _full_text(
+        self, document_query: repo.DocumentQuery, terms: list[str], candidates: int
+    ) -> list[tuple[repo.ChunkMatch, float]]:
+        async with self._db.read() as session:
+            return await self._fts_scored(session, document_query, terms, candidates)
+
+    async def _fts_scored(
+        self, session: Any, document_query: repo.DocumentQuery, terms: list[str], candidates: int
+    ) -> list[tuple[repo.ChunkMatch, float]]:
+        dialect = repo.dialect_name(session)
+        matches = await repo.search_chunks(
+            session,
+            document_query,
+            fts5_match=fts5_match(terms),
+            websearch=websearch_text(terms),
+            limit=candidates,
+        )
+        return [(match, self._score(match, terms, dialect)) for match in matches]
+
+    async def _hybrid(
+        self,
+        embedder: Embedder,
+        document_query: repo.DocumentQuery,
+        terms: list[str],
+        query: str,
+        candidates: int,
+    ) -> list[tuple[repo.ChunkMatch, float]]:
+        """FTS's candidates plus the nearest readable chunks by cosine, each scored by `hybrid_score`."""
+        query_vector = (await asyncio.to_thread(embedder.embed, [query]))[0]
+        async with self._db.read() as session:
+            scored = await self._fts_scored(session, document_query, terms, candidates)
+            by_row = {match.chunk.row_id: (match, score) for match, score in scored}
+            similarity = cosines(await repo.readable_embeddings(session, document_query), query_vector)
+            nearest = heapq.nlargest(candidates, similarity, key=similarity.__getitem__)
+            unseen = [row_id for row_id in nearest if row_id not in by_row]
+            for match in await repo.chunks_by_row_ids(session, document_query, unseen):
+                by_row[match.chunk.row_id] = (match, 0.0)
+        return [
+            (match, hybrid_score(score, semantic_score(similarity.get(row_id, 0.0))))
+            for row_id, (match, score) in by_row.items()
+        ]
+
+    def start_embedding(self) -> None:
+        """Embed chunks that have no vector, in the background: a 5 MB document takes minutes on a CPU and
+        must not hold its write request, and FTS finds its chunks meanwhile. Called after every write and
+        on start (the backfill); a call while a pass runs makes that pass look again when it is done."""
+        if self._embedder is None:
+            return
+        self._embedding_wanted = True
+        if self._embedding_task is None or self._embedding_task.done():
+            self._embedding_task = asyncio.create_task(self._embed_while_wanted(self._embedder))
+
+    async def wait_for_embeddings(self) -> None:
+        """Until the background embedding is done (benchmarks, tests)."""
+        if self._embedding_task is not None:
+            await asyncio.shield(self._embedding_task)
+
+    async def stop_embedding(self) -> None:
+        """Cancel the background pass; what it left is picked up by the next start's backfill."""
+        if self._embedding_task is not None:
+            self._embedding_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._embedding_task
+
+    async def _embed_while_wanted(self, embedder: Embedder) -> None:
+        while self._embedding_wanted:
+            self._embedding_wanted = False
+            try:
+                embedded = await self._embed_pending(embedder)
+            except Exception:
+                _logger.exception("embedding knowledge chunks failed; FTS still finds them")
+                return
+            if embedded:
+                _logger.info("knowledge chunks embedded", chunks=embedded)
+
+    async def _embed_pending(self, embedder: Embedder) -> int:
+        """Batches of chunks without a vector: read, embed off the event loop and outside any transaction
+        (no write lock held while the model runs), then store."""
+        embedded = 0
+        while True:
+            async with self._db.read() as session:
+                pending = await repo.chunks_without_embedding(session, EMBED_BATCH_ROWS)
+            if not pending:
+                return embedded
+            vectors = await asyncio.to_thread(embedder.embed, [text for _, text in pending])
+            blobs = {row_id: to_bytes(vector) for (row_id, _), vector in zip(pending, vectors, strict=True)}
+            async with self._db.write() as session:
+                await repo.set_embeddings(session, blobs)
+            embedded += len(pending)
 
     @staticmethod
     def _score(match: repo.ChunkMatch, terms: list[str], dialect: str) -> float:
@@ -334,6 +463,8 @@ class KnowledgeService:
             for source in sorted(pending, key=lambda item: item.source_key):
                 outcome = await self._upsert_one(session, source, revive_deleted)
                 getattr(report, outcome).append(source.source_key)
+        if report.created or report.updated:
+            self.start_embedding()
         return report
 
     async def _changed_sources(

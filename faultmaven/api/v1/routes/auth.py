@@ -1,16 +1,23 @@
-"""Dev login, logout and the caller's identity (contract "Authentication")."""
+"""Login (password and dev), logout, personal access tokens and the caller's identity (contract
+"Authentication")."""
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep, bearer_token
+from faultmaven.api.v1.account_schemas import LoginBody, TokenCreateBody
 from faultmaven.api.v1.schemas import DevLoginBody
-from faultmaven.models.user import User
+from faultmaven.models.user import ApiToken, User
 from faultmaven.services.errors import NotFoundError
+
+if TYPE_CHECKING:
+    from faultmaven.container import Container
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
@@ -27,17 +34,14 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
-@router.post("/dev-login")
-async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, Any]:
-    """A token for a named user without a password: local mode always, token mode only when enabled."""
-    settings = container.settings
-    if settings.auth_mode == "token" and not settings.dev_login:
-        raise NotFoundError("Dev login is disabled on this server", code="DEV_LOGIN_DISABLED")
-    user = await container.auth_service.ensure_user(
-        body.username, email=body.email, display_name=body.display_name, dev=True
-    )
-    token = await container.auth_service.issue_token(user.user_id, name="dev-login")
-    session, _ = await container.session_service.create_session(user.user_id, session_type="dev-login")
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return token.model_dump(mode="json")
+
+
+async def _login_response(container: Container, user: User, kind: str) -> dict[str, Any]:
+    """A new token and client session for the user: the body of both logins."""
+    token = await container.auth_service.issue_token(user.user_id, name=kind)
+    session, _ = await container.session_service.create_session(user.user_id, session_type=kind)
     user_body = user_json(user)
     return {
         "access_token": token,
@@ -47,6 +51,25 @@ async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, An
         "user": user_body,
         "view_state": {"session_id": session.session_id, "user": user_body},
     }
+
+
+@router.post("/dev-login")
+async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, Any]:
+    """A token for a named user without a password: local mode always, token mode only when enabled."""
+    settings = container.settings
+    if settings.auth_mode == "token" and not settings.dev_login:
+        raise NotFoundError("Dev login is disabled on this server", code="DEV_LOGIN_DISABLED")
+    user = await container.auth_service.ensure_user(
+        body.username, email=body.email, display_name=body.display_name, dev=True
+    )
+    return await _login_response(container, user, "dev-login")
+
+
+@router.post("/login")
+async def login(body: LoginBody, container: ContainerDep) -> dict[str, Any]:
+    """Username and password for a token; 401 for any wrong pair, 429 while the name is locked out."""
+    user = await container.account_service.login(body.username, body.password)
+    return await _login_response(container, user, "login")
 
 
 @router.post("/logout", status_code=204)
@@ -62,4 +85,33 @@ async def logout(request: Request, principal: PrincipalDep, container: Container
 
 @router.get("/me")
 async def me(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
-    return {**user_json(principal.user), "auth_mode": container.settings.auth_mode}
+    memberships = await container.team_service.memberships(principal.user_id)
+    return {
+        **user_json(principal.user),
+        "is_admin": principal.user.is_admin,
+        "teams": [{"team_id": m.team.team_id, "name": m.team.name, "role": m.role} for m in memberships],
+        "auth_mode": container.settings.auth_mode,
+    }
+
+
+@router.post("/tokens", status_code=201)
+async def create_token(
+    body: TokenCreateBody, principal: PrincipalDep, container: ContainerDep
+) -> JSONResponse:
+    """A personal access token; its secret is in this response only."""
+    ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
+    issued = await container.auth_service.create_token(principal.user_id, body.name, ttl)
+    return JSONResponse(issued.model_dump(mode="json"), status_code=201)
+
+
+@router.get("/tokens")
+async def list_tokens(principal: PrincipalDep, container: ContainerDep) -> list[dict[str, Any]]:
+    """The caller's working tokens (login sessions included), without their secrets."""
+    return [token_json(token) for token in await container.auth_service.list_tokens(principal.user_id)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+async def revoke_token(token_id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
+    """Effective on the next request in every process: each request checks its token in the database."""
+    await container.auth_service.revoke_token_id(principal.user_id, token_id)
+    return Response(status_code=204)

@@ -49,9 +49,12 @@ async def list_cases(
     status: CaseStatus | None = None,
     priority: CasePriority | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
+    scope: Literal["all", "owned", "shared"] = "all",
 ) -> list[dict[str, Any]]:
+    """The caller's cases: owned, shared with them or their teams (`scope`), newest activity first."""
     cases, total = await container.case_service.list_cases(
         principal.user_id,
+        scope=scope,
         status=status.value if status else None,
         priority=priority.value if priority else None,
         text=q or None,
@@ -64,7 +67,7 @@ async def list_cases(
 
 @router.get("/{case_id}")
 async def get_case(case_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
-    return case_json(await container.case_service.get_owned_case(principal.user_id, case_id))
+    return case_json(await container.case_service.authorize(principal.user_id, case_id))
 
 
 async def _update(
@@ -73,6 +76,8 @@ async def _update(
     changes = CaseUpdate(**body.model_dump())
     case = await container.case_service.update_case(principal.user_id, case_id, changes)
     if changes.status is not None:
+        await container.audit_log.record(principal.user_id, case_id, "status_change",
+                                         status=case.status.value)
         container.report_service.schedule(case)
     return case_json(case)
 
@@ -83,7 +88,8 @@ router.patch("/{case_id}")(_update)
 
 @router.delete("/{case_id}", status_code=204)
 async def delete_case(case_id: str, principal: PrincipalDep, container: ContainerDep) -> Response:
-    await container.case_service.delete_case(principal.user_id, case_id)
+    if await container.case_service.delete_case(principal.user_id, case_id):
+        await container.audit_log.record(principal.user_id, case_id, "delete")
     return Response(status_code=204)
 
 
@@ -136,6 +142,7 @@ async def case_report(case_id: str, principal: PrincipalDep, container: Containe
     """The resolved or closed case's report: JSON, or Markdown with `?format=markdown` or
     `Accept: text/markdown`."""
     report = await container.report_service.report_for(principal.user_id, case_id)
+    await container.audit_log.record(principal.user_id, case_id, "export", format=format or "json")
     if format == "markdown" or (format is None and "text/markdown" in (accept or "")):
         return Response(report.markdown, media_type="text/markdown; charset=utf-8")
     return JSONResponse({"schema_version": SCHEMA_VERSION, **report.model_dump(mode="json")})

@@ -11,6 +11,7 @@ from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.uploads import read_upload
 from faultmaven.models.agent import SCHEMA_VERSION
+from faultmaven.models.sharing import CaseRole
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/data", tags=["evidence"])
 
@@ -52,10 +53,12 @@ async def upload_evidence(
     case_id: str, request: Request, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
     """Multipart `file` (streamed, spooled to disk) or JSON `{content}`; 413 above the limit, 415 binary."""
-    await container.case_service.get_owned_case(principal.user_id, case_id)
+    await container.case_service.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
     upload = await read_upload(request, container.settings.max_upload_bytes)
     upload.session_id = upload.session_id or principal.session_id
     item = await container.evidence_service.add_evidence(principal.user_id, case_id, upload)
+    await container.audit_log.record(principal.user_id, case_id, "upload", data_id=item.data_id,
+                                     filename=item.filename, file_size=item.file_size)
     return JSONResponse(
         {"schema_version": SCHEMA_VERSION, **item.to_json()},
         status_code=201,

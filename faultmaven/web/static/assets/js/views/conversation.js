@@ -18,6 +18,7 @@ const MAX_MESSAGES = 2000;
 const DETAIL_FETCHES = 6;
 const POLL_INTERVAL_MS = 1000;
 const POLL_LIMIT_MS = 10 * 60 * 1000;
+const STATUS_LABELS = { pending: 'Queued…', processing: 'Thinking…' };
 const TOOL_LABELS = {
   search_case_evidence: 'Searching the case’s evidence',
   get_evidence_digest: 'Reading the log digest',
@@ -39,7 +40,7 @@ export async function renderConversation(main, { caseId }, signal) {
     pending.article.scrollIntoView({ block: 'nearest' });
     const controller = new AbortController();
     signal.addEventListener('abort', () => controller.abort());
-    composer.busy(() => controller.abort());
+    composer.busy(() => pending.stop(controller));
     try {
       await submitQuery(caseId, text, pending, controller.signal);
       header.refresh().catch(() => {});
@@ -137,6 +138,7 @@ class PendingAnswer {
     this.text = '';
     this.frame = 0;
     this.finished = false;
+    this.queryId = null;
     this.article = messageArticle('agent', new Date().toISOString());
     this.article.setAttribute('aria-busy', 'true');
     this.article.dataset.state = 'pending';
@@ -158,7 +160,8 @@ class PendingAnswer {
   handle(type, data) {
     switch (type) {
       case 'status':
-        this.status(data.message || data.detail || data.status || data.stage || 'Working…');
+        this.queryId ||= data.query_id;
+        this.status(STATUS_LABELS[data.status] || data.message || 'Working…');
         break;
       case 'tool_call':
         this.activity.append(h('li', { dataset: { tool: data.name || '' } }, TOOL_LABELS[data.name] || `Using ${data.name || 'a tool'}`));
@@ -187,11 +190,23 @@ class PendingAnswer {
         this.fail(data.detail || data.message || 'The server could not answer.');
         break;
       case 'cancelled':
-        this.cancelled('The server cancelled this answer.');
+        this.cancelled('This answer was stopped.');
         break;
       default:
         break;
     }
+  }
+
+  // Stopping a streamed query cancels it on the server (its `cancelled` event ends the stream);
+  // before its id is known, or without streaming, only this request can be dropped.
+  stop(controller) {
+    if (!this.queryId) {
+      controller.abort();
+      return;
+    }
+    this.status('Stopping…');
+    api(`/cases/${enc(this.caseId)}/queries/${enc(this.queryId)}`, { method: 'DELETE' })
+      .catch(() => controller.abort());
   }
 
   status(label) {
