@@ -64,8 +64,9 @@ class QueryService:
         priority: QueryPriority = "medium",
         respond_async: bool = False,
     ) -> AgentResponse | Accepted:
-        """Answer now, or accept for the background when asked to, when the query is large, or when the
-        synchronous time budget runs out (the answer then keeps going in this process)."""
+        """Answer now, or accept for the background (`Accepted`) when asked to (always for a stream), when
+        the query is large, or when the synchronous time budget runs out (the answer then keeps going in
+        this process)."""
         await self._cases.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
         fields = self._row_fields(principal, case_id, query, session_id, context, priority)
         if respond_async or len(query) > self._policy.async_threshold_chars:
@@ -81,19 +82,6 @@ class QueryService:
         except TimeoutError:
             return Accepted(row.query_id, case_id)
         return response if response is not None else await self._unanswered(case_id, row.query_id)
-
-    async def start_stream(
-        self,
-        principal: Principal,
-        case_id: str,
-        query: str,
-        *,
-        session_id: str | None = None,
-        context: dict[str, Any] | None = None,
-        priority: QueryPriority = "medium",
-    ) -> Accepted:
-        await self._cases.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
-        return await self._enqueue(self._row_fields(principal, case_id, query, session_id, context, priority))
 
     async def _enqueue(self, fields: dict[str, Any]) -> Accepted:
         row = QueryRow(

@@ -67,13 +67,13 @@ async def submit_case_query(
 ) -> Response:
     service = container.query_service
     options = {"session_id": body.session_id, "context": body.context, "priority": body.priority}
-    if _wants_stream(accept):
-        accepted = await service.start_stream(principal, case_id, body.query, **options)
-        return _sse(await service.events(principal.user_id, case_id, accepted.query_id))
+    streamed = _wants_stream(accept)
     result = await service.submit(
-        principal, case_id, body.query, respond_async=_wants_async(prefer), **options
+        principal, case_id, body.query, respond_async=streamed or _wants_async(prefer), **options
     )
     if isinstance(result, Accepted):
+        if streamed:
+            return _sse(await service.events(principal.user_id, case_id, result.query_id))
         return _accepted(request, result)
     return JSONResponse(
         result.model_dump(mode="json"),
