@@ -342,7 +342,7 @@ class Container:
             **ready,
             "version": __version__,
             "auth_mode": self.settings.auth_mode,
-            "dev_login": self.settings.auth_mode == "local" or self.settings.dev_login,
+            "dev_login": self.settings.dev_login_enabled,
             "database": {
                 **ready["database"],
                 "engine": "sqlite" if self.database.is_sqlite else "postgresql",

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
             raise ValueError(f"a rate limit must allow at least one request: {value!r}")
         return value
 
+    @property
+    def dev_login_enabled(self) -> bool:
+        """Dev login is always there in local mode; in token mode only when configured."""
+        return self.auth_mode == "local" or self.dev_login
+
     @cached_property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -57,7 +57,7 @@ async def _login_response(container: Container, user: User, kind: str) -> dict[s
 async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, Any]:
     """A token for a named user without a password: local mode always, token mode only when enabled."""
     settings = container.settings
-    if settings.auth_mode == "token" and not settings.dev_login:
+    if not settings.dev_login_enabled:
         raise NotFoundError("Dev login is disabled on this server", code="DEV_LOGIN_DISABLED")
     user = await container.auth_service.ensure_user(
         body.username, email=body.email, display_name=body.display_name, dev=True
