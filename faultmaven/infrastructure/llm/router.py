@@ -26,7 +26,9 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -78,6 +80,10 @@ logger = logging.getLogger(__name__)
 
 EventHook = Callable[[str, dict[str, Any]], None]
 _T = TypeVar("_T")
+
+MAX_CACHED_AGENTS = 32
+"""Agents kept per router: one per kind of call (instructions, output, tools); the title's instructions
+vary with its word limit, so a bound keeps a stray caller from growing the cache without end."""
 
 BUDGET_GRACE_SECONDS = 0.25
 """The outer guard fires this long after the budget, so an in-flight request is cut off (and blamed on its
@@ -164,21 +170,28 @@ class _Turn:
     handing_over: tuple[str, str] | None = None
     answered_by: _Provider | None = None
     streaming_from: str | None = None
+    last_failure_kind: dict[str, str] = field(default_factory=dict)
 
     def remaining(self) -> float:
         return self.deadline - asyncio.get_running_loop().time()
 
 
-class _GuardedModel(WrapperModel):
-    """One provider as one turn sees it: breaker admission, retries, the budget, and events."""
+_CURRENT_TURN: ContextVar[_Turn] = ContextVar("faultmaven_llm_turn")
+"""The turn being run in this task: the guarded models are built once and shared by every turn."""
 
-    def __init__(self, provider: _Provider, turn: _Turn, policy: RetryPolicy, emit: EventHook) -> None:
+
+class _GuardedModel(WrapperModel):
+    """One provider with breaker admission, retries, the budget and events, for whichever turn is current."""
+
+    def __init__(self, provider: _Provider, policy: RetryPolicy, emit: EventHook) -> None:
         super().__init__(provider.model)
         self._provider = provider
-        self._turn = turn
         self._policy = policy
         self._emit = emit
-        self._last_failure_kind: str | None = None
+
+    @property
+    def _turn(self) -> _Turn:
+        return _CURRENT_TURN.get()
 
     @property
     def _alias(self) -> str:
@@ -288,7 +301,7 @@ class _GuardedModel(WrapperModel):
             breaker.record_failure()
         else:
             breaker.release()
-        self._last_failure_kind = failure.kind
+        self._turn.last_failure_kind[self._alias] = failure.kind
         self._turn.reasons[self._alias] = failure.reason
         logger.warning("LLM provider %s failed: %s", self._alias, failure.reason)
         self._emit_call(started, failure.kind, 0, 0)
@@ -316,7 +329,7 @@ class _GuardedModel(WrapperModel):
         self._turn.reasons.setdefault(self._alias, reason)
         self._turn.given_up.add(self._alias)
         if self._turn.handing_over is None:
-            self._turn.handing_over = (self._alias, self._last_failure_kind or kind)
+            self._turn.handing_over = (self._alias, self._turn.last_failure_kind.get(self._alias, kind))
 
     def _emit_call(self, started: float, outcome: str, input_tokens: int, output_tokens: int) -> None:
         self._emit(
@@ -357,31 +370,40 @@ def _without_interrupted_response(messages: list[ModelMessage]) -> list[ModelMes
     return history
 
 
+def _agent_tool(tool: BaseTool) -> Tool[_Toolbox]:
+    """`tool` as a pydantic-ai tool whose schema is built once; each call goes to the turn's toolbox."""
+
+    async def run(ctx: RunContext[_Toolbox], **kwargs: Any) -> str:
+        return (await ctx.deps.call(tool.name, kwargs)).text
+
+    schema = tool.args_model.model_json_schema()
+    return Tool.from_schema(
+        run, name=tool.name, description=tool.description, json_schema=schema, takes_ctx=True
+    )
+
+
+def _agent_key(call: LLMCall) -> Hashable:
+    """Calls with the same instructions, output and tools share one agent."""
+    tools = tuple((tool.name, tool.description, tool.args_model) for tool in call.tools)
+    return call.instructions, call.output_type, tools
+
+
 class _Toolbox:
-    """Our `BaseTool`s as pydantic-ai tools for one turn.
+    """The tools of one turn, as the agent's tool functions reach them (`RunContext.deps`).
 
     Arguments are validated with the tool's own `args_model` (errors go back to the model as a retry), and
     an identical repeated call (same name and arguments) is answered from the first result, not run again.
     """
 
     def __init__(self, tools: Sequence[BaseTool], context: ToolContext) -> None:
-        self._tools = tools
+        self._tools = {tool.name: tool for tool in tools}
         self._context = context
         self._calls: dict[str, asyncio.Task[ToolResult]] = {}
         self.records: list[ToolCallRecord] = []
 
-    def agent_tools(self) -> list[Tool[Any]]:
-        return [self._as_agent_tool(tool) for tool in self._tools]
-
-    def _as_agent_tool(self, tool: BaseTool) -> Tool[Any]:
-        async def run(**kwargs: Any) -> str:
-            return (await self._call(tool, kwargs)).text
-
-        schema = tool.args_model.model_json_schema()
-        return Tool.from_schema(run, name=tool.name, description=tool.description, json_schema=schema)
-
-    async def _call(self, tool: BaseTool, kwargs: dict[str, Any]) -> ToolResult:
-        key = json.dumps([tool.name, kwargs], sort_keys=True, default=str)
+    async def call(self, name: str, kwargs: dict[str, Any]) -> ToolResult:
+        tool = self._tools[name]
+        key = json.dumps([name, kwargs], sort_keys=True, default=str)
         if key not in self._calls:
             args = _validate_args(tool, kwargs)
             self._calls[key] = asyncio.create_task(self._execute(tool, args, kwargs))
@@ -441,6 +463,12 @@ class LLMRouter:
             )
             for built in self._built
         ]
+        self._model = (
+            FallbackModel(*(_GuardedModel(p, self._policy, self._emit) for p in self._providers))
+            if self._providers
+            else None
+        )
+        self._agents: OrderedDict[Hashable, Agent[_Toolbox, Any]] = OrderedDict()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **options: Any) -> LLMRouter:
@@ -464,22 +492,18 @@ class LLMRouter:
             raise LLMProviderError("no LLM provider configured")
         turn = _Turn(deadline=asyncio.get_running_loop().time() + call.time_budget_seconds)
         toolbox = _Toolbox(call.tools, call.tool_context)
-        agent = Agent(
-            self._turn_model(turn),
-            name="faultmaven",
-            output_type=[call.output_type, str],
-            instructions=call.instructions,
-            tools=toolbox.agent_tools(),
-        )
-        with self._as_provider_error(turn, call.time_budget_seconds):
-            async with asyncio.timeout(call.time_budget_seconds + BUDGET_GRACE_SECONDS):
-                if call.on_stream is None:
-                    result = await agent.run(
-                        call.prompt, usage_limits=UsageLimits(request_limit=self._request_limit)
-                    )
-                else:
-                    answer = AnswerStream(call.on_stream, lambda: turn.streaming_from)
-                    result = await self._run_streamed(agent, call.prompt, answer)
+        agent = self._agent_for(call)
+        current = _CURRENT_TURN.set(turn)
+        try:
+            with self._as_provider_error(turn, call.time_budget_seconds):
+                async with asyncio.timeout(call.time_budget_seconds + BUDGET_GRACE_SECONDS):
+                    if call.on_stream is None:
+                        result = await agent.run(call.prompt, deps=toolbox, usage_limits=self._usage_limits)
+                    else:
+                        answer = AnswerStream(call.on_stream, lambda: turn.streaming_from)
+                        result = await self._run_streamed(agent, call.prompt, toolbox, answer)
+        finally:
+            _CURRENT_TURN.reset(current)
         assert turn.answered_by is not None
         return LLMResult(
             output=result.output,
@@ -490,8 +514,33 @@ class LLMRouter:
             tool_calls=toolbox.records,
         )
 
+    @property
+    def _usage_limits(self) -> UsageLimits:
+        return UsageLimits(request_limit=self._request_limit)
+
+    def _agent_for(self, call: LLMCall) -> Agent[_Toolbox, Any]:
+        """The agent for this kind of call, built on first use and kept (a few kinds exist: the query turn,
+        titles, reports), so no turn pays for building tool schemas or the agent graph."""
+        key = _agent_key(call)
+        agent = self._agents.get(key)
+        if agent is None:
+            assert self._model is not None
+            agent = Agent(
+                self._model,
+                name="faultmaven",
+                deps_type=_Toolbox,
+                output_type=[call.output_type, str],
+                instructions=call.instructions,
+                tools=[_agent_tool(tool) for tool in call.tools],
+            )
+            self._agents[key] = agent
+            if len(self._agents) > MAX_CACHED_AGENTS:
+                self._agents.popitem(last=False)
+        self._agents.move_to_end(key)
+        return agent
+
     async def _run_streamed(
-        self, agent: Agent[None, Any], prompt: str, answer: AnswerStream
+        self, agent: Agent[_Toolbox, Any], prompt: str, toolbox: _Toolbox, answer: AnswerStream
     ) -> AgentRunResult[Any]:
         """Run the turn streamed; when a provider dies mid-stream, restart its model request on the next one.
 
@@ -507,8 +556,9 @@ class LLMRouter:
                     return await agent.run(
                         prompt if history is None else None,
                         message_history=history,
+                        deps=toolbox,
                         usage=usage,
-                        usage_limits=UsageLimits(request_limit=self._request_limit),
+                        usage_limits=self._usage_limits,
                         event_stream_handler=answer.consume,
                     )
                 except StreamBroken as broken:
@@ -520,10 +570,6 @@ class LLMRouter:
         for built in self._built:
             if built.http_client is not None:
                 await built.http_client.aclose()
-
-    def _turn_model(self, turn: _Turn) -> Model:
-        guarded = [_GuardedModel(provider, turn, self._policy, self._emit) for provider in self._providers]
-        return FallbackModel(*guarded)
 
     @contextlib.contextmanager
     def _as_provider_error(self, turn: _Turn, budget: float):
