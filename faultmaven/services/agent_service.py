@@ -1,15 +1,19 @@
-"""AgentService: answers a troubleshooting query with the LLM, grounded in the case, and records it.
+"""AgentService: answers a troubleshooting query with the LLM, grounded in the case.
+
+`answer(turn)` is the query pipeline's way in: it reads the conversation, answers (the LLM, or an honest
+offline answer), and stores nothing; the query runner stores the exchange. `process_query_for_case` is the
+design document's method for callers outside that pipeline: it also persists both messages itself.
 
 Every text bound for an LLM passes through `_llm_call` (the prompt) and `_SanitizingTool` (tool output):
-those are the only ways out, and both mask with the case's own reversible table.
+those are the only ways out, and both mask with the turn's copy of the case's reversible table.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import structlog
@@ -31,6 +35,7 @@ from faultmaven.models.interfaces import (
     ToolContext,
     ToolResult,
 )
+from faultmaven.models.turn import Turn
 from faultmaven.services.agent_output import AGENT_INSTRUCTIONS, AgentAnswer, answer_from_text, clean_answer
 from faultmaven.services.offline_answer import OfflineFacts, build_offline_content, offline_sources
 
@@ -47,28 +52,29 @@ class EventSink(Protocol):
 
 @dataclass
 class _Masking:
-    """Masks text for the LLM with one case's table (or a throwaway one) and restores the answer."""
+    """Masks text for the LLM with one table (the turn's copy of the case's, or a throwaway one) and
+    restores the answer with it."""
 
     sanitizer: ISanitizer
-    case_service: ICaseService | None
-    case_id: str | None
-    _known: dict[str, str] | None = None
-    """The case's table as last read; masking (which may add entries) invalidates it, so streamed text
-    is restored without a database read per chunk."""
+    table: dict[str, str] = field(default_factory=dict)
 
-    async def mask(self, texts: list[str]) -> list[str]:
-        if self.case_service is not None and self.case_id:
-            self._known = None
-            return await self.case_service.mask_for_llm(self.case_id, texts, self.sanitizer)
-        throwaway: dict[str, str] = {}
-        return [self.sanitizer.sanitize(text, throwaway) for text in texts]
+    def mask(self, text: str) -> str:
+        return self.sanitizer.sanitize(text, self.table)
 
-    async def restore(self, text: str) -> str:
-        if self.case_service is None or not self.case_id:
-            return text
-        if self._known is None:
-            self._known = await self.case_service.mask_map(self.case_id)
-        return self.sanitizer.restore(text, self._known)
+    def restore(self, text: str) -> str:
+        return self.sanitizer.restore(text, self.table)
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One question as the answering code needs it, whichever entry point it came through."""
+
+    prompt: str
+    query: str
+    session_id: str | None
+    tool_context: ToolContext
+    masking: _Masking
+    case: Case | None = None
 
 
 class _SanitizingTool:
@@ -87,7 +93,7 @@ class _SanitizingTool:
         if self._events is not None:
             await self._events.emit("tool_call", {"name": self.name, "args": args.model_dump(mode="json")})
         result = await self._tool.execute(context, args)
-        (masked,) = await self._masking.mask([result.text])
+        masked = self._masking.mask(result.text)
         if self._events is not None:
             await self._events.emit(
                 "tool_result", {"name": self.name, "text": masked[:2000], "sources": len(result.sources)}
@@ -114,7 +120,7 @@ class _RestoringRelay:
         self._held = tail.group(0) if tail else ""
         ready = text[: len(text) - len(self._held)]
         if ready:
-            await self._events.emit("text_delta", {"text": await self._masking.restore(ready)})
+            await self._events.emit("text_delta", {"text": self._masking.restore(ready)})
 
 
 class AgentService:
@@ -157,15 +163,84 @@ class AgentService:
             },
         }
 
+    async def answer(
+        self, turn: Turn, events: EventSink | None = None, *, stream: bool = False
+    ) -> AgentResponse:
+        """Answer one turn of the query pipeline: its conversation as context, the LLM or the offline answer,
+        never an exception for an LLM failure. Stores nothing. Tool calls go to `events`; with `stream`, the
+        answer text too, as it is written."""
+        started = time.perf_counter()
+        with self._tracer.trace("process_case_query", case_integration=True):
+            conversation = await self._get_case_conversation_context(turn.case_id)
+            ask = _Ask(
+                prompt=_with_conversation(conversation, turn.query),
+                query=turn.query,
+                session_id=turn.session_id,
+                tool_context=ToolContext(case_id=turn.case_id, user_id=turn.caller.user_id),
+                masking=_Masking(self._sanitizer, turn.mask_map),
+                case=turn.case,
+            )
+            response, outcome = await self._respond(ask, lambda: self._llm_answer(ask, events, stream))
+        response.case_id, response.query_id = turn.case_id, turn.query_id
+        response.view_state = ViewState(
+            session_id=turn.session_id, active_case=turn.case, user=turn.caller.as_dict()
+        )
+        response.metadata.setdefault("case_title", turn.case.title)
+        self._record_metrics(conversation, response, outcome, time.perf_counter() - started)
+        return response
+
     async def process_query(self, request: QueryRequest, events: EventSink | None = None) -> AgentResponse:
-        """One agent turn: the LLM when configured (raises LLMProviderError if none answers), else the
-        honest offline answer. With `events`, tool calls and the answer text are streamed there."""
+        """The design document's standard turn: the LLM when configured (raises LLMProviderError if none
+        answers), else the honest offline answer. With `events`, tool calls and the answer text are streamed
+        there."""
         case_id = request.context.get("case_id")
-        masking = _Masking(self._sanitizer, self._case_service, case_id)
-        tool_context = ToolContext(case_id=case_id, user_id=request.context.get("user_id"))
+        table = await self._case_service.mask_map(case_id) if self._case_service and case_id else {}
+        ask = self._ask_for(request, None, table)
         if not self._llm.configured:
-            return await self._offline_response(request, tool_context, "no_llm_configured", {})
-        call = await self._llm_call(request, masking, tool_context, events)
+            return await self._offline_response(ask, "no_llm_configured", {})
+        return await self._llm_answer(ask, events, stream=events is not None)
+
+    def _ask_for(self, request: QueryRequest, case: Case | None, table: dict[str, str]) -> _Ask:
+        case_id = request.context.get("case_id")
+        return _Ask(
+            prompt=request.query,
+            query=request.context.get("original_query", request.query),
+            session_id=request.session_id,
+            tool_context=ToolContext(case_id=case_id, user_id=request.context.get("user_id")),
+            masking=_Masking(self._sanitizer, table),
+            case=case,
+        )
+
+    async def _respond(
+        self, ask: _Ask, llm_answer: Callable[[], Awaitable[AgentResponse]]
+    ) -> tuple[AgentResponse, str]:
+        """The answer and its outcome label: the LLM's, or the offline answer saying why not."""
+        if not self._llm.configured:
+            return await self._offline_response(ask, "no_llm_configured", {}), "degraded"
+        try:
+            return await llm_answer(), "success"
+        except LLMProviderError as error:
+            self.logger.error("LLM providers failed", reasons=error.reasons)
+            self._count_failure("llm_provider")
+            return await self._offline_response(ask, "llm_unavailable", error.reasons), "degraded"
+        except Exception as error:
+            self.logger.exception(
+                "unexpected error in case query processing", error_type=type(error).__name__
+            )
+            self._count_failure("unknown")
+            details = {"server": type(error).__name__}
+            return await self._offline_response(ask, "internal_error", details), "error"
+
+    async def _llm_answer(self, ask: _Ask, events: EventSink | None, stream: bool) -> AgentResponse:
+        call = LLMCall(
+            instructions=AGENT_INSTRUCTIONS,
+            prompt=ask.masking.mask(ask.prompt),
+            output_type=AgentAnswer,
+            tools=[_SanitizingTool(tool, ask.masking, events) for tool in self._tools],
+            tool_context=ask.tool_context,
+            time_budget_seconds=self._time_budget,
+            on_stream=_RestoringRelay(events, ask.masking) if events is not None and stream else None,
+        )
         with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
             result = await self._llm.generate(call)
             span.set_attributes(
@@ -177,26 +252,9 @@ class AgentService:
                     "llm.tool_calls": len(result.tool_calls),
                 }
             )
-        return await self._response_from_llm(request, result, masking)
+        return self._response_from_llm(ask, result)
 
-    async def _llm_call(
-        self, request: QueryRequest, masking: _Masking, tool_context: ToolContext, events: EventSink | None
-    ) -> LLMCall:
-        (prompt,) = await masking.mask([request.query])
-        tools = [_SanitizingTool(tool, masking, events) for tool in self._tools]
-        return LLMCall(
-            instructions=AGENT_INSTRUCTIONS,
-            prompt=prompt,
-            output_type=AgentAnswer,
-            tools=tools,
-            tool_context=tool_context,
-            time_budget_seconds=self._time_budget,
-            on_stream=_RestoringRelay(events, masking) if events is not None else None,
-        )
-
-    async def _response_from_llm(
-        self, request: QueryRequest, result: LLMResult, masking: _Masking
-    ) -> AgentResponse:
+    def _response_from_llm(self, ask: _Ask, result: LLMResult) -> AgentResponse:
         answer = (
             clean_answer(result.output)
             if isinstance(result.output, AgentAnswer)
@@ -217,17 +275,17 @@ class AgentService:
             ]
         )
         return AgentResponse(
-            content=await masking.restore(answer.content),
+            content=ask.masking.restore(answer.content),
             response_type=answer.response_type,
-            session_id=request.session_id,
-            case_id=request.context.get("case_id"),
+            session_id=ask.session_id,
+            case_id=ask.tool_context.case_id,
             confidence_score=answer.confidence,
             sources=sources,
             plan=answer.plan,
             evidence_requests=answer.evidence_requests,
             suggested_actions=answer.suggested_actions,
             next_action_hint=answer.next_action_hint,
-            view_state=ViewState(session_id=request.session_id),
+            view_state=ViewState(session_id=ask.session_id),
             metadata={
                 "provider": result.provider,
                 "model": result.model,
@@ -238,25 +296,17 @@ class AgentService:
             },
         )
 
-    async def _offline_response(
-        self,
-        request: QueryRequest,
-        tool_context: ToolContext,
-        reason: str,
-        details: dict[str, str],
-        case: Case | None = None,
-    ) -> AgentResponse:
-        query = request.context.get("original_query", request.query)
+    async def _offline_response(self, ask: _Ask, reason: str, details: dict[str, str]) -> AgentResponse:
         facts = OfflineFacts(
-            query=query, case=case, tool_results=await self._search_tools(query, tool_context)
+            query=ask.query, case=ask.case, tool_results=await self._search_tools(ask.query, ask.tool_context)
         )
         return AgentResponse(
             content=build_offline_content(facts, reason, details),
             response_type=ResponseType.ANSWER,
-            session_id=request.session_id,
-            case_id=tool_context.case_id,
+            session_id=ask.session_id,
+            case_id=ask.tool_context.case_id,
             sources=offline_sources(facts),
-            view_state=ViewState(session_id=request.session_id),
+            view_state=ViewState(session_id=ask.session_id),
             metadata={
                 "degraded": True,
                 "degraded_reason": reason,
@@ -285,16 +335,15 @@ class AgentService:
     async def process_query_for_case(
         self, case_id: str, request: QueryRequest, events: EventSink | None = None
     ) -> AgentResponse:
-        """Process a query in its case: conversation context in, both messages persisted, never a 500 for
-        an LLM or case-store failure (a degraded, clearly marked answer instead)."""
+        """The design document's method: a query in its case, conversation context in, both messages
+        persisted through the case service, never a 500 for an LLM or case-store failure (a degraded, clearly
+        marked answer instead). The query pipeline uses `answer` and stores the exchange itself."""
         started = time.perf_counter()
         with self._tracer.trace("process_case_query", case_integration=bool(self._case_service)):
             case = await self._validated_case(case_id)
             conversation_context = await self._get_case_conversation_context(case_id)
             enhanced = self._create_enhanced_request(request, conversation_context, case_id)
-            response, outcome = await self._answer(
-                case_id, enhanced, case if isinstance(case, Case) else None, events
-            )
+            response, outcome = await self._answer(enhanced, case if isinstance(case, Case) else None, events)
             await self._persist_case_interaction(case_id, request, response)
             await self._attach_case(response, case_id, request)
         self._record_metrics(conversation_context, response, outcome, time.perf_counter() - started)
@@ -314,30 +363,14 @@ class AgentService:
         return case
 
     async def _answer(
-        self, case_id: str, enhanced: QueryRequest, case: Case | None, events: EventSink | None
+        self, enhanced: QueryRequest, case: Case | None, events: EventSink | None
     ) -> tuple[AgentResponse, str]:
-        context = ToolContext(case_id=case_id, user_id=enhanced.context.get("user_id"))
-        if not self._llm.configured:
-            return await self._offline_response(enhanced, context, "no_llm_configured", {}, case), "degraded"
-        try:
-            answer = await (
-                self.process_query(enhanced, events) if events is not None else self.process_query(enhanced)
-            )
-            return answer, "success"
-        except LLMProviderError as error:
-            self.logger.error("LLM providers failed", reasons=error.reasons)
-            self._count_failure("llm_provider")
-            offline = await self._offline_response(enhanced, context, "llm_unavailable", error.reasons, case)
-            return offline, "degraded"
-        except Exception as error:
-            self.logger.exception(
-                "unexpected error in case query processing", error_type=type(error).__name__
-            )
-            self._count_failure("unknown")
-            offline = await self._offline_response(
-                enhanced, context, "internal_error", {"server": type(error).__name__}, case
-            )
-            return offline, "error"
+        """The design document's turn: `process_query`, with failures turned into the offline answer."""
+        ask = self._ask_for(enhanced, case, {})
+        return await self._respond(
+            ask,
+            lambda: self.process_query(enhanced) if events is None else self.process_query(enhanced, events),
+        )
 
     async def _get_case_conversation_context(self, case_id: str) -> str:
         if not self._case_service:
@@ -356,9 +389,8 @@ class AgentService:
 
     def _create_enhanced_request(self, request: QueryRequest, context: str, case_id: str) -> QueryRequest:
         extra: dict[str, Any] = {"case_id": case_id, "original_query": request.query}
-        query = request.query
+        query = _with_conversation(context, request.query)
         if context:
-            query = f"{context}\n\nCurrent query: {request.query}"
             extra["case_conversation_context"] = True
         return QueryRequest(
             query=query,
@@ -444,6 +476,10 @@ class AgentService:
     def _count_injection(self, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.case_context_injections_total.labels(outcome=outcome).inc()
+
+
+def _with_conversation(conversation: str, query: str) -> str:
+    return f"{conversation}\n\nCurrent query: {query}" if conversation else query
 
 
 def _dedupe(sources: list[Source]) -> list[Source]:

@@ -77,6 +77,11 @@ class CaseService:
         self._db = database
         self._retention = timedelta(days=retention_days)
 
+    @property
+    def retention(self) -> timedelta:
+        """How long a case lives after its last activity."""
+        return self._retention
+
     async def create_case(self, owner_id: str, data: CaseCreate) -> Case:
         now = utcnow()
         title = (data.title or "").strip()
@@ -129,6 +134,21 @@ class CaseService:
         _require(role, needed, case_id)
         assert row is not None
         return repo.case_from_row(row)
+
+    async def authorize_turn(self, user_id: str, case_id: str) -> tuple[Case, dict[str, str]]:
+        """The case and its mask table, if the user may ask questions in it (a query reads its case once)."""
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+            role = await _role_of(session, row, user_id) if row is not None else None
+        _require(role, CaseRole.COLLABORATOR, case_id)
+        assert row is not None
+        return repo.case_from_row(row), dict(row.mask_map or {})
+
+    async def turn_case(self, case_id: str) -> tuple[Case, dict[str, str]] | None:
+        """The case and its mask table for a query accepted earlier (its caller was authorized then)."""
+        async with self._db.read() as session:
+            row = await repo.get_case_row(session, case_id, utcnow())
+        return (repo.case_from_row(row), dict(row.mask_map or {})) if row is not None else None
 
     async def role_on(self, user_id: str, case_id: str) -> CaseRole | None:
         async with self._db.read() as session:

@@ -14,56 +14,71 @@ from faultmaven.infrastructure.persistence.tables import QueryEventRow
 from faultmaven.models.case import utcnow
 
 FINAL_EVENTS = frozenset({"complete", "error", "cancelled"})
-TEXT_FLUSH_SECONDS = 0.1
-TEXT_FLUSH_CHARS = 400
+FLUSH_SECONDS = 0.1
 
 
 class QueryEventWriter:
-    """Appends one query's events in order; answer text deltas are coalesced (every 100 ms or 400 chars)
-    so streaming does not cost a write per token."""
+    """Numbers one query's events in order and writes them in batches, never a write per event.
 
-    def __init__(self, database: Database, query_id: str, first_seq: int):
+    A live writer (a query someone may be following: streamed or asynchronous) writes what is pending at
+    most `FLUSH_SECONDS` after the first unwritten event; consecutive answer text deltas become one event.
+    A writer that is not live (a synchronous query: nobody can follow it before its answer) writes nothing
+    by itself. Either way the rest is handed to the transaction that closes the query (`settle`), so
+    the final event commits together with the query's outcome.
+    """
+
+    def __init__(self, database: Database, query_id: str, first_seq: int, *, live: bool = True):
         self._db = database
         self._query_id = query_id
         self._seq = first_seq
-        self._pending_text: list[str] = []
-        self._pending_since = 0.0
+        self._live = live
+        self._pending: list[QueryEventRow] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._writing = asyncio.Lock()
 
     @classmethod
     async def open(cls, database: Database, query_id: str) -> QueryEventWriter:
+        """A live writer for a query that may have events already (queued, or restarted)."""
         async with database.read() as session:
             return cls(database, query_id, await repo.next_event_seq(session, query_id))
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
-        if event == "text_delta":
-            await self._buffer_text(data.get("text", ""))
-            return
-        await self.flush()
-        await self._write([(event, data)])
+        last = self._pending[-1] if self._pending else None
+        if event == "text_delta" and last is not None and last.event == "text_delta":
+            last.data = {"text": last.data.get("text", "") + data.get("text", "")}
+        else:
+            self._pending.append(self.event_row(event, data))
+        if self._live and self._timer is None:
+            self._timer = asyncio.create_task(self._flush_soon())
 
-    async def _buffer_text(self, text: str) -> None:
-        if not self._pending_text:
-            self._pending_since = time.monotonic()
-        self._pending_text.append(text)
-        waited = time.monotonic() - self._pending_since
-        if waited >= TEXT_FLUSH_SECONDS or sum(map(len, self._pending_text)) >= TEXT_FLUSH_CHARS:
-            await self.flush()
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_SECONDS)
+        self._timer = None
+        await asyncio.shield(self.flush())
 
     async def flush(self) -> None:
-        if self._pending_text:
-            text, self._pending_text = "".join(self._pending_text), []
-            await self._write([("text_delta", {"text": text})])
+        async with self._writing:
+            rows, self._pending = self._pending, []
+            if rows:
+                async with self._db.write() as session:
+                    await repo.add_events(session, rows)
 
-    async def _write(self, events: list[tuple[str, dict[str, Any]]]) -> None:
-        now = utcnow()
-        rows = []
-        for event, data in events:
-            rows.append(
-                QueryEventRow(query_id=self._query_id, seq=self._seq, event=event, data=data, created_at=now)
-            )
-            self._seq += 1
-        async with self._db.write() as session:
-            await repo.add_events(session, rows)
+    def event_row(self, event: str, data: dict[str, Any]) -> QueryEventRow:
+        """The next event as a row for the caller's own transaction (the one that closes the query)."""
+        row = QueryEventRow(
+            query_id=self._query_id, seq=self._seq, event=event, data=data, created_at=utcnow()
+        )
+        self._seq += 1
+        return row
+
+    async def settle(self) -> list[QueryEventRow]:
+        """Stop the timer, wait for a batch being written, and hand over what is left to write."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        async with self._writing:
+            rows, self._pending = self._pending, []
+        return rows
 
 
 async def follow_events(

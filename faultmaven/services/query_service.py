@@ -10,15 +10,16 @@ from typing import Any
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
-from faultmaven.models.agent import AgentResponse, QueryPriority, QueryRequest
+from faultmaven.models.agent import AgentResponse, QueryPriority
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.jobs import JobQueue, QueueFullError
 from faultmaven.models.sharing import CaseRole
+from faultmaven.models.turn import Caller, Turn
 from faultmaven.models.user import Principal
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from faultmaven.services.query_events import QueryEventWriter, follow_events
-from faultmaven.services.query_runner import CANCELLED_TEXT, QueryRunner
+from faultmaven.services.query_runner import Outcome, QueryRunner
 
 RUNNING = ("pending", "processing")
 
@@ -67,14 +68,23 @@ class QueryService:
         """Answer now, or accept for the background (`Accepted`) when asked to (always for a stream), when
         the query is large, or when the synchronous time budget runs out (the answer then keeps going in
         this process)."""
-        await self._cases.authorize(principal.user_id, case_id, CaseRole.COLLABORATOR)
-        fields = self._row_fields(principal, case_id, query, session_id, context, priority)
+        case, mask_map = await self._cases.authorize_turn(principal.user_id, case_id)
+        turn = Turn(
+            query_id=new_id("q"),
+            case=case,
+            caller=_caller(principal),
+            query=query,
+            session_id=session_id or principal.session_id or f"case_session_{case_id}",
+            priority=priority,
+            client_context=context or {},
+            mask_map=mask_map,
+        )
         if respond_async or len(query) > self._policy.async_threshold_chars:
-            return await self._enqueue(fields)
-        row = self._runner.new_claimed_row(**fields)
+            return await self._enqueue(turn)
+        row = self._runner.query_row(turn, claimed=True)
         async with self._db.write() as session:
             await repo.insert_query(session, row)
-        task = asyncio.create_task(self._runner.run_claimed(row))
+        task = asyncio.create_task(self._runner.run_claimed(row, turn))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
         try:
@@ -83,20 +93,14 @@ class QueryService:
             return Accepted(row.query_id, case_id)
         return response if response is not None else await self._unanswered(case_id, row.query_id)
 
-    async def _enqueue(self, fields: dict[str, Any]) -> Accepted:
-        row = QueryRow(
-            status="pending",
-            attempts=0,
-            created_at=utcnow(),
-            completed_at=None,
-            response=None,
-            error=None,
-            **fields,
-        )
+    async def _enqueue(self, turn: Turn) -> Accepted:
+        """Record the query as pending with its first event, in one transaction, and hand it to a worker."""
+        row = self._runner.query_row(turn, claimed=False)
+        pending = {"status": "pending", "query_id": row.query_id, "case_id": row.case_id}
         async with self._db.write() as session:
             await repo.insert_query(session, row)
-        writer = await QueryEventWriter.open(self._db, row.query_id)
-        await writer.emit("status", {"status": "pending", "query_id": row.query_id, "case_id": row.case_id})
+            first = QueryEventWriter(self._db, row.query_id, 1).event_row("status", pending)
+            await repo.add_events(session, [first])
         try:
             await self._queue.enqueue(row.query_id)
         except QueueFullError as error:
@@ -109,42 +113,6 @@ class QueryService:
                 headers={"Retry-After": str(error.retry_after_seconds)},
             ) from error
         return Accepted(row.query_id, row.case_id)
-
-    @staticmethod
-    def _row_fields(
-        principal: Principal,
-        case_id: str,
-        query: str,
-        session_id: str | None,
-        context: dict[str, Any] | None,
-        priority: QueryPriority,
-    ) -> dict[str, Any]:
-        query_id = new_id("q")
-        session = session_id or principal.session_id or f"case_session_{case_id}"
-        request = QueryRequest(
-            query=query,
-            session_id=session,
-            priority=priority,
-            context={
-                **(context or {}),
-                "case_id": case_id,
-                "user_id": principal.user_id,
-                "query_id": query_id,
-                "user": {
-                    "user_id": principal.user_id,
-                    "username": principal.user.username,
-                    "display_name": principal.user.display_name or principal.user.username,
-                },
-            },
-        )
-        return {
-            "query_id": query_id,
-            "case_id": case_id,
-            "user_id": principal.user_id,
-            "session_id": session,
-            "query": query,
-            "request": request.model_dump(mode="json"),
-        }
 
     async def _unanswered(self, case_id: str, query_id: str) -> AgentResponse:
         """A synchronous query that ended without an answer: say why, as the query row records it."""
@@ -164,23 +132,15 @@ class QueryService:
             return await repo.finish_query(session, query_id, status=status, now=utcnow(), error=error)
 
     async def cancel(self, owner_id: str, case_id: str, query_id: str) -> None:
-        """Cancel a pending or running query; its worker stops at its next lease renewal."""
+        """Cancel a pending or running query. Its user and closing messages are stored now; a running
+        query's worker stops at its next lease renewal and writes the `cancelled` event then."""
         row = await self._owned_row(owner_id, case_id, query_id, CaseRole.COLLABORATOR)
         if row.status == "cancelled":
             return
         if row.status not in RUNNING:
             raise ConflictError(f"Query {query_id} has already {row.status}", code="QUERY_FINISHED")
-        cancelled = await self._finish(
-            query_id, "cancelled", {"code": "CANCELLED", "message": CANCELLED_TEXT}
-        )
-        if cancelled and row.status == "pending":
-            await self._close_unstarted(row)
-
-    async def _close_unstarted(self, row: QueryRow) -> None:
-        request = QueryRequest.model_validate(row.request or {"query": row.query})
-        await self._runner.store_closing_messages(row, request, CANCELLED_TEXT, {"cancelled": True})
-        writer = await QueryEventWriter.open(self._db, row.query_id)
-        await writer.emit("cancelled", {"query_id": row.query_id})
+        events = await QueryEventWriter.open(self._db, query_id) if row.status == "pending" else None
+        await self._runner.close_query(row, Outcome.cancelled(), events)
 
     async def events(
         self, owner_id: str, case_id: str, query_id: str, after_seq: int = 0
@@ -216,6 +176,12 @@ class QueryService:
         for task in list(self._inflight):
             task.cancel()
         await asyncio.gather(*self._inflight, return_exceptions=True)
+
+
+def _caller(principal: Principal) -> Caller:
+    user = principal.user
+    return Caller(user_id=principal.user_id, username=user.username,
+                  display_name=user.display_name or user.username)
 
 
 def query_summary(row: QueryRow) -> dict[str, Any]:

@@ -139,49 +139,80 @@ async def purge_expired(session: AsyncSession, now: datetime, batch: int = 500) 
 async def append_message(
     session: AsyncSession, message: CaseMessage, now: datetime, retention: timedelta
 ) -> CaseMessage | None:
-    """Take the case's next sequence number and store the message; None if the case is gone.
+    """Store one message after the case's last; None if the case is gone.
 
     A message of a query is stored once: a second append of the same query's user or agent message returns
     the first (a query re-run after its worker died must not duplicate what the user sees).
-
-    The single UPDATE ... RETURNING both locks the case row (PostgreSQL) and hands out the sequence,
-    so concurrent appends from any number of processes get distinct, gap-free numbers and an exact count.
     """
     if message.query_id is not None:
         existing = await _query_message(session, message.query_id, message.message_type)
         if existing is not None:
             return existing
-    seq = (
+    appended = await append_messages(session, message.case_id, [message], now, retention)
+    return None if appended is None else message.model_copy(update={"created_at": now})
+
+
+@dataclass(frozen=True)
+class Appended:
+    """What appending to a case returned: its message count after, and (when asked) its mask table."""
+
+    message_count: int
+    mask_map: dict[str, str] | None = None
+
+
+async def append_messages(
+    session: AsyncSession,
+    case_id: str,
+    messages: list[CaseMessage],
+    now: datetime,
+    retention: timedelta,
+    *,
+    with_masks: bool = False,
+) -> Appended | None:
+    """Store `messages` in order after the case's last one and push its retention; None if the case is gone.
+
+    The single UPDATE ... RETURNING both locks the case row (PostgreSQL; SQLite's write lock is already
+    held) and hands out the sequence numbers, so concurrent appends from any number of processes get
+    distinct, gap-free numbers and an exact count. `with_masks` also returns the case's mask table as it is
+    under that lock, for a caller that merges entries into it in the same transaction.
+    """
+    columns = [CaseRow.message_count, *([CaseRow.mask_map] if with_masks else [])]
+    returned = (
         await session.execute(
             update(CaseRow)
-            .where(CaseRow.case_id == message.case_id, _live(now))
+            .where(CaseRow.case_id == case_id, _live(now))
             .values(
-                message_count=CaseRow.message_count + 1,
+                message_count=CaseRow.message_count + len(messages),
                 last_activity_at=now,
                 updated_at=now,
                 expires_at=now + retention,
             )
-            .returning(CaseRow.message_count)
+            .returning(*columns)
         )
-    ).scalar_one_or_none()
-    if seq is None:
+    ).one_or_none()
+    if returned is None:
         return None
-    session.add(
-        CaseMessageRow(
-            message_id=message.message_id,
-            case_id=message.case_id,
-            seq=seq,
-            session_id=message.session_id,
-            author_id=message.author_id,
-            message_type=message.message_type.value,
-            content=message.content,
-            query_id=message.query_id,
-            created_at=now,
-            metadata_=message.metadata,
-        )
+    first_seq = returned[0] - len(messages) + 1
+    session.add_all(
+        [_message_row(message, first_seq + offset, now) for offset, message in enumerate(messages)]
     )
     await session.flush()
-    return message.model_copy(update={"created_at": now})
+    return Appended(returned[0], dict(returned[1] or {}) if with_masks else None)
+
+
+def _message_row(message: CaseMessage, seq: int, now: datetime) -> CaseMessageRow:
+    return CaseMessageRow(
+        message_id=message.message_id,
+        case_id=message.case_id,
+        seq=seq,
+        session_id=message.session_id,
+        author_id=message.author_id,
+        message_type=message.message_type.value,
+        content=message.content,
+        query_id=message.query_id,
+        created_at=now,
+        metadata_=message.metadata,
+    )
 
 
 async def _query_message(session: AsyncSession, query_id: str,
