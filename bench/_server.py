@@ -35,6 +35,31 @@ BENCH_RATE_LIMIT = "1000000/minute"
 PROTECTED_DATABASES = frozenset({"test", "postgres", "template0", "template1", "root"})
 
 
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stats() -> list[tuple[int, str, int, float]]:
+    """(pid, comm, process group, CPU seconds user+system) of every process we can read."""
+    rows = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2 :].split()
+        cpu = (int(rest[11]) + int(rest[12])) / CLK_TCK
+        rows.append((int(entry.name), comm, int(rest[2]), cpu))
+    return rows
+
+
+def group_cpu_seconds(process: Process) -> float:
+    """CPU seconds used so far by `process` and everything in its process group (uvicorn's workers)."""
+    return sum(cpu for _pid, _comm, group, cpu in proc_stats() if group == process.popen.pid)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -253,12 +278,14 @@ class BenchStack:
         llm_base_url: str | None = None,
         workers: int = 1,
         env: dict[str, str] | None = None,
+        checkout: Path = ROOT,
     ) -> Process:
-        """`faultmaven serve` on a free port, ready when it returns; `env` adds FAULTMAVEN_* settings."""
+        """`faultmaven serve` on a free port, ready when it returns; `env` adds FAULTMAVEN_* settings.
+        `checkout` runs another checkout's installed `faultmaven` (its `.venv`), e.g. a baseline."""
         port = free_port()
         server_env = _server_env(database_url, llm_base_url, env)
         argv = [
-            str(FAULTMAVEN),
+            str(checkout / ".venv" / "bin" / "faultmaven"),
             "serve",
             "--host",
             "127.0.0.1",
@@ -359,24 +386,29 @@ def terminate_on_signals() -> Iterator[None]:
 # -- seeding --------------------------------------------------------------
 
 
-async def seed_messages(database_url: str, counts: dict[str, int]) -> None:
-    """Append messages (alternating user/agent, ~200 chars) to existing cases through the service layer."""
+async def seed_messages(database_url: str, counts: dict[str, int], batch: int = 500) -> None:
+    """Append messages (alternating user/agent, ~200 chars) to existing cases, `batch` per transaction."""
     sys.path.insert(0, str(ROOT))
     from faultmaven.config.settings import Settings
     from faultmaven.container import Container
-    from faultmaven.models.case import CaseMessage, MessageType
+    from faultmaven.infrastructure.persistence import case_repository
+    from faultmaven.models.case import CaseMessage, MessageType, utcnow
+
+    def message(case_id: str, index: int) -> CaseMessage:
+        message_type = MessageType.USER_QUERY if index % 2 == 0 else MessageType.AGENT_RESPONSE
+        content = (
+            f"message {index}: pods in namespace payments restart with OOMKilled after the "
+            "deploy of 14:02; memory limit 512Mi, heap grows linearly, GC pauses above 2s."
+        )
+        return CaseMessage(case_id=case_id, message_type=message_type, content=content)
 
     container = Container(Settings(database_url=database_url, migrate_on_start=False))
+    retention = container.case_service.retention
     try:
         for case_id, count in counts.items():
-            for index in range(count):
-                message_type = MessageType.USER_QUERY if index % 2 == 0 else MessageType.AGENT_RESPONSE
-                content = (
-                    f"message {index}: pods in namespace payments restart with OOMKilled after the "
-                    "deploy of 14:02; memory limit 512Mi, heap grows linearly, GC pauses above 2s."
-                )
-                await container.case_service.add_message_to_case(
-                    case_id, CaseMessage(case_id=case_id, message_type=message_type, content=content)
-                )
+            for start in range(0, count, batch):
+                messages = [message(case_id, index) for index in range(start, min(count, start + batch))]
+                async with container.database.write() as session:
+                    await case_repository.append_messages(session, case_id, messages, utcnow(), retention)
     finally:
         await container.database.dispose()

@@ -45,6 +45,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (
+    CLK_TCK,
     BenchStack,
     Process,
     check,
@@ -52,6 +53,7 @@ from _server import (
     markdown_table,
     percentile,
     postgres_unavailable_reason,
+    proc_stats,
     terminate_on_signals,
 )
 
@@ -61,7 +63,6 @@ REDIS_HOST = "redis://127.0.0.1:6379"
 TASKIQ_QUEUE_KEY = "faultmaven:queries"  # TaskiqJobQueue's default queue name (not configurable)
 PAGE = 100  # the API's largest page
 RUNNING = ("pending", "processing")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -83,23 +84,6 @@ class Outcome:
 # -- CPU accounting -----------------------------------------------------------------------------------------
 
 
-def _proc_stats() -> list[tuple[int, str, int, float]]:
-    """(pid, comm, process group, CPU seconds) of every process we can read."""
-    rows = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = Path(entry.path, "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        rest = raw[raw.rindex(")") + 2 :].split()
-        cpu = (int(rest[11]) + int(rest[12])) / CLK_TCK
-        rows.append((int(entry.name), comm, int(rest[2]), cpu))
-    return rows
-
-
 def _machine_busy() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -116,7 +100,7 @@ class CpuMeter:
 
     def _sample(self) -> dict[str, float]:
         totals: Counter[str] = Counter()
-        for _pid, comm, pgrp, cpu in _proc_stats():
+        for _pid, comm, pgrp, cpu in proc_stats():
             for label, leader in self.groups.items():
                 if pgrp == leader:
                     totals[label] += cpu

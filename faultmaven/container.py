@@ -178,7 +178,7 @@ class Container:
         settings = RunnerSettings(lease_seconds=self.settings.job_lease_seconds,
                                   max_attempts=self.settings.job_max_attempts,
                                   record_messages=self.settings.enable_case_agent_integration)
-        return QueryRunner(self.database, self.case_service, self.agent_service, settings)
+        return QueryRunner(self.database, self.case_service, self.agent_service, self.tracer, settings)
 
     @cached_property
     def job_queue(self) -> JobQueue:

@@ -22,9 +22,10 @@ import structlog
 from faultmaven.infrastructure.persistence import case_repository as case_repo
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 from faultmaven.models.agent import AgentResponse
 from faultmaven.models.case import CaseMessage, MessageType, utcnow
+from faultmaven.models.interfaces import ITracer
 from faultmaven.models.turn import Turn
 from faultmaven.services.agent_service import SOURCE_TAG, AgentService
 from faultmaven.services.case_service import CaseService
@@ -95,11 +96,13 @@ class QueryRunner:
         database: Database,
         case_service: CaseService,
         agent_service: AgentService,
+        tracer: ITracer,
         settings: RunnerSettings | None = None,
     ):
         self._db = database
         self._cases = case_service
         self._agent = agent_service
+        self._tracer = tracer
         self._settings = settings or RunnerSettings()
         self.worker_id = f"worker_{uuid.uuid4().hex[:16]}"
 
@@ -220,28 +223,40 @@ class QueryRunner:
         the agent's line (answer or closing text), the mask entries `turn` added, and its pending events with
         the final one. False, with nothing written, if the query was closed already (by a cancel, or by the
         worker that took it over); `worker_id` closes it only while that worker holds it."""
-        now = utcnow()
-        rows = await events.settle() if events is not None else []
-        added = turn.masks_added() if turn is not None else {}
+        pending = await events.settle() if events is not None else []
         try:
-            async with self._db.write() as session:
-                appended = await self._append_exchange(session, row, outcome, added, now)
-                body = self._final_body(outcome, turn, appended, now)
-                finished = await repo.finish_query(
-                    session, row.query_id, status=outcome.status, now=now, response=body,
-                    error=outcome.error, worker_id=worker_id,
-                )
-                if not finished:
-                    raise _AlreadyClosed
-                merged = merge_masks(appended.mask_map or {}, added) if appended and added else None
-                if merged is not None:
-                    await case_repo.update_case_fields(session, row.case_id, {"mask_map": merged})
-                if events is not None:
-                    rows.append(events.event_row(outcome.final_event, self._event_data(row, outcome, body)))
-                    await repo.add_events(session, rows)
+            with self._tracer.trace("persist_case_message", status=outcome.status):
+                await self._commit_close(row, outcome, events, pending, turn, worker_id)
         except _AlreadyClosed:
             return False
         return True
+
+    async def _commit_close(
+        self,
+        row: QueryRow,
+        outcome: Outcome,
+        events: QueryEventWriter | None,
+        pending: list[QueryEventRow],
+        turn: Turn | None,
+        worker_id: str | None,
+    ) -> None:
+        now = utcnow()
+        added = turn.masks_added() if turn is not None else {}
+        async with self._db.write() as session:
+            appended = await self._append_exchange(session, row, outcome, added, now)
+            body = self._final_body(outcome, turn, appended, now)
+            finished = await repo.finish_query(
+                session, row.query_id, status=outcome.status, now=now, response=body,
+                error=outcome.error, worker_id=worker_id,
+            )
+            if not finished:
+                raise _AlreadyClosed
+            merged = merge_masks(appended.mask_map or {}, added) if appended and added else None
+            if merged is not None:
+                await case_repo.update_case_fields(session, row.case_id, {"mask_map": merged})
+            if events is not None:
+                final = events.event_row(outcome.final_event, self._event_data(row, outcome, body))
+                await repo.add_events(session, [*pending, final])
 
     @staticmethod
     def _event_data(row: QueryRow, outcome: Outcome, body: dict[str, Any] | None) -> dict[str, Any]:

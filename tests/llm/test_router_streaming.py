@@ -200,7 +200,7 @@ async def test_text_before_a_tool_call_is_reset() -> None:
     ]
 
     for events in (preamble, final):
-        await answer.consume(None, _aiter(events))  # type: ignore[arg-type]
+        await answer.consume(_aiter(events))
 
     assert screen.deltas == ["Let me search ", "the logs.", "OOM", "Killed"]
     assert screen.resets == [{"provider": "claude", "reason": "superseded"}]

@@ -1,7 +1,8 @@
 """`LLMRouter`: runs one agent turn on the configured providers, failing over between them.
 
-A pydantic-ai `Agent` drives the turn (instructions, tools, structured output). Its model is a
-`FallbackModel` over one `_GuardedModel` per provider, so failover happens per model request: when provider
+`ToolLoop` (`tool_loop.py`) drives the turn (instructions, tools, structured output) over pydantic-ai's direct
+model API. Its model is a `FallbackModel` over one `_GuardedModel` per provider, built once with the router,
+so failover happens per model request: when provider
 B takes over in the middle of a tool loop, the message history carries on and tools already executed are not
 run again. `_GuardedModel` adds what pydantic-ai does not keep: a circuit breaker per provider that outlives
 the turn, bounded retries honouring `Retry-After`, and the turn's time budget.
@@ -14,8 +15,8 @@ A provider that failed once in a turn is not asked again in that turn.
 
 Streamed turns (`LLMCall.on_stream`) keep these guarantees: `_GuardedModel.request_stream` is guarded like
 `request`, and the budget also cuts off every pull of the stream. `FallbackModel` can only fail over while a
-stream is opening; when a provider dies mid-stream, the guarded model gives it up and the router restarts the
-turn's pending model request on the next provider, from the history so far (tools already run stay run),
+stream is opening; when a provider dies mid-stream, the guarded model gives it up (`StreamBroken`) and the
+loop asks the same step again of the next provider, with the history so far (tools already run stay run),
 after telling the consumer to drop the partial answer (see `streaming.py`).
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections import OrderedDict
@@ -32,8 +32,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
-from pydantic_ai import Agent, AgentRunResult, Tool, UsageLimits, capture_run_messages
 from pydantic_ai.exceptions import (
     FallbackExceptionGroup,
     ModelAPIError,
@@ -45,7 +43,6 @@ from pydantic_ai.exceptions import (
     ModelRateLimitError,
     ModelRequestRejectedError,
     ModelRequestTimeout,
-    ModelRetry,
     ModelServerError,
     ModelTimeoutError,
     ModelUnavailableError,
@@ -59,21 +56,19 @@ from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
 from pydantic_ai.tools import RunContext
-from pydantic_ai.usage import RequestUsage, RunUsage
+from pydantic_ai.usage import RequestUsage
 
 from faultmaven.infrastructure.llm.circuit_breaker import CircuitBreaker, CircuitState
 from faultmaven.infrastructure.llm.config import ProviderSpec, parse_providers
+from faultmaven.infrastructure.llm.errors import ProviderUnavailable, StreamBroken
 from faultmaven.infrastructure.llm.providers import BuiltModel, build_model
 from faultmaven.infrastructure.llm.streaming import AnswerStream
+from faultmaven.infrastructure.llm.tool_loop import Toolbox, ToolLoop, TurnPlan
 from faultmaven.models.interfaces import (
-    BaseTool,
     LLMCall,
     LLMProviderError,
     LLMResult,
     ProviderHealth,
-    ToolCallRecord,
-    ToolContext,
-    ToolResult,
 )
 
 logger = logging.getLogger(__name__)
@@ -81,8 +76,8 @@ logger = logging.getLogger(__name__)
 EventHook = Callable[[str, dict[str, Any]], None]
 _T = TypeVar("_T")
 
-MAX_CACHED_AGENTS = 32
-"""Agents kept per router: one per kind of call (instructions, output, tools); the title's instructions
+MAX_CACHED_PLANS = 32
+"""Turn plans kept per router: one per kind of call (instructions, output, tools); the title's instructions
 vary with its word limit, so a bound keeps a stray caller from growing the cache without end."""
 
 BUDGET_GRACE_SECONDS = 0.25
@@ -136,21 +131,6 @@ def classify_failure(exc: BaseException) -> Failure:
     if isinstance(exc, ModelAPIError):
         return Failure("error", f"{prefix}provider error", retryable=False, counts_against_breaker=True)
     return Failure("invalid_response", f"unusable response ({type(exc).__name__})", False, True)
-
-
-class ProviderUnavailable(ModelAPIError):
-    """Raised by a guarded model to make the FallbackModel move on to the next provider."""
-
-
-class StreamBroken(ProviderUnavailable):
-    """A provider failed after its stream was handed over, too late for the FallbackModel to fail over.
-
-    The router catches it and restarts the pending model request on the providers left."""
-
-    def __init__(self, model_name: str, alias: str, reason: str) -> None:
-        super().__init__(model_name, f"{alias}: {reason}")
-        self.alias = alias
-        self.reason = reason
 
 
 @dataclass
@@ -362,73 +342,6 @@ class _AttemptFailed(Exception):
         self.failure = failure
 
 
-def _without_interrupted_response(messages: list[ModelMessage]) -> list[ModelMessage]:
-    """The history up to the request a broken stream was answering, so another provider answers it afresh."""
-    history = list(messages)
-    while history and isinstance(history[-1], ModelResponse):
-        history.pop()
-    return history
-
-
-def _agent_tool(tool: BaseTool) -> Tool[_Toolbox]:
-    """`tool` as a pydantic-ai tool whose schema is built once; each call goes to the turn's toolbox."""
-
-    async def run(ctx: RunContext[_Toolbox], **kwargs: Any) -> str:
-        return (await ctx.deps.call(tool.name, kwargs)).text
-
-    schema = tool.args_model.model_json_schema()
-    return Tool.from_schema(
-        run, name=tool.name, description=tool.description, json_schema=schema, takes_ctx=True
-    )
-
-
-def _agent_key(call: LLMCall) -> Hashable:
-    """Calls with the same instructions, output and tools share one agent."""
-    tools = tuple((tool.name, tool.description, tool.args_model) for tool in call.tools)
-    return call.instructions, call.output_type, tools
-
-
-class _Toolbox:
-    """The tools of one turn, as the agent's tool functions reach them (`RunContext.deps`).
-
-    Arguments are validated with the tool's own `args_model` (errors go back to the model as a retry), and
-    an identical repeated call (same name and arguments) is answered from the first result, not run again.
-    """
-
-    def __init__(self, tools: Sequence[BaseTool], context: ToolContext) -> None:
-        self._tools = {tool.name: tool for tool in tools}
-        self._context = context
-        self._calls: dict[str, asyncio.Task[ToolResult]] = {}
-        self.records: list[ToolCallRecord] = []
-
-    async def call(self, name: str, kwargs: dict[str, Any]) -> ToolResult:
-        tool = self._tools[name]
-        key = json.dumps([name, kwargs], sort_keys=True, default=str)
-        if key not in self._calls:
-            args = _validate_args(tool, kwargs)
-            self._calls[key] = asyncio.create_task(self._execute(tool, args, kwargs))
-        return await self._calls[key]
-
-    async def _execute(self, tool: BaseTool, args: Any, kwargs: dict[str, Any]) -> ToolResult:
-        try:
-            result = await tool.execute(self._context, args)
-        except Exception:
-            logger.exception("tool %s failed", tool.name)
-            result = ToolResult(text=f"The tool {tool.name} failed; try another approach.")
-        self.records.append(ToolCallRecord(name=tool.name, args=kwargs, result=result))
-        return result
-
-
-def _validate_args(tool: BaseTool, kwargs: dict[str, Any]) -> Any:
-    try:
-        return tool.args_model.model_validate(kwargs)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'arguments'}: {e['msg']}" for e in exc.errors()
-        )
-        raise ModelRetry(f"Invalid arguments for {tool.name}: {problems}") from exc
-
-
 class LLMRouter:
     """Implements `ILLMProvider` over the configured providers, in order, with circuit breakers.
 
@@ -468,7 +381,7 @@ class LLMRouter:
             if self._providers
             else None
         )
-        self._agents: OrderedDict[Hashable, Agent[_Toolbox, Any]] = OrderedDict()
+        self._plans: OrderedDict[Hashable, TurnPlan] = OrderedDict()
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], **options: Any) -> LLMRouter:
@@ -491,17 +404,15 @@ class LLMRouter:
         if not self._providers:
             raise LLMProviderError("no LLM provider configured")
         turn = _Turn(deadline=asyncio.get_running_loop().time() + call.time_budget_seconds)
-        toolbox = _Toolbox(call.tools, call.tool_context)
-        agent = self._agent_for(call)
+        toolbox = Toolbox(call.tools, call.tool_context)
+        answer = None if call.on_stream is None else AnswerStream(call.on_stream, lambda: turn.streaming_from)
+        assert self._model is not None
+        loop = ToolLoop(self._model, self._plan_for(call), toolbox, self._request_limit, answer)
         current = _CURRENT_TURN.set(turn)
         try:
             with self._as_provider_error(turn, call.time_budget_seconds):
                 async with asyncio.timeout(call.time_budget_seconds + BUDGET_GRACE_SECONDS):
-                    if call.on_stream is None:
-                        result = await agent.run(call.prompt, deps=toolbox, usage_limits=self._usage_limits)
-                    else:
-                        answer = AnswerStream(call.on_stream, lambda: turn.streaming_from)
-                        result = await self._run_streamed(agent, call.prompt, toolbox, answer)
+                    result = await loop.run(call.prompt)
         finally:
             _CURRENT_TURN.reset(current)
         assert turn.answered_by is not None
@@ -514,56 +425,17 @@ class LLMRouter:
             tool_calls=toolbox.records,
         )
 
-    @property
-    def _usage_limits(self) -> UsageLimits:
-        return UsageLimits(request_limit=self._request_limit)
-
-    def _agent_for(self, call: LLMCall) -> Agent[_Toolbox, Any]:
-        """The agent for this kind of call, built on first use and kept (a few kinds exist: the query turn,
-        titles, reports), so no turn pays for building tool schemas or the agent graph."""
-        key = _agent_key(call)
-        agent = self._agents.get(key)
-        if agent is None:
-            assert self._model is not None
-            agent = Agent(
-                self._model,
-                name="faultmaven",
-                deps_type=_Toolbox,
-                output_type=[call.output_type, str],
-                instructions=call.instructions,
-                tools=[_agent_tool(tool) for tool in call.tools],
-            )
-            self._agents[key] = agent
-            if len(self._agents) > MAX_CACHED_AGENTS:
-                self._agents.popitem(last=False)
-        self._agents.move_to_end(key)
-        return agent
-
-    async def _run_streamed(
-        self, agent: Agent[_Toolbox, Any], prompt: str, toolbox: _Toolbox, answer: AnswerStream
-    ) -> AgentRunResult[Any]:
-        """Run the turn streamed; when a provider dies mid-stream, restart its model request on the next one.
-
-        Each restart resumes from the history so far without its interrupted response, with the usage so far
-        (so `request_limit` bounds the whole turn). It ends when a run completes or no provider is left:
-        every restart has given one provider up.
-        """
-        history: list[ModelMessage] | None = None
-        usage = RunUsage()
-        while True:
-            with capture_run_messages() as messages:
-                try:
-                    return await agent.run(
-                        prompt if history is None else None,
-                        message_history=history,
-                        deps=toolbox,
-                        usage=usage,
-                        usage_limits=self._usage_limits,
-                        event_stream_handler=answer.consume,
-                    )
-                except StreamBroken as broken:
-                    await answer.reset(broken.alias, broken.reason)
-                    history = _without_interrupted_response(messages)
+    def _plan_for(self, call: LLMCall) -> TurnPlan:
+        """The plan for this kind of call, built on first use and kept (a few kinds exist: the query turn,
+        titles, reports), so no turn pays for building tool definitions and schemas."""
+        key = TurnPlan.key(call)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = TurnPlan.for_call(call)
+            if len(self._plans) > MAX_CACHED_PLANS:
+                self._plans.popitem(last=False)
+        self._plans.move_to_end(key)
+        return plan
 
     async def aclose(self) -> None:
         """Close the HTTP clients the providers share; call once at shutdown."""

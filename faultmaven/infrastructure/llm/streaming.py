@@ -1,4 +1,4 @@
-"""`AnswerStream`: turns the events of a streamed agent run into `StreamEvent`s carrying only the answer.
+"""`AnswerStream`: turns the events of a streamed turn into `StreamEvent`s carrying only the answer.
 
 The answer is either the text the model writes or the `content` field of the structured-output tool's
 arguments, which arrive as growing partial JSON. Tool calls of other tools, their arguments, thinking parts
@@ -14,10 +14,9 @@ import re
 from collections.abc import AsyncIterable, Callable, Hashable
 from typing import Any
 
-from pydantic_ai import RunContext
 from pydantic_ai.messages import (
-    AgentStreamEvent,
     ModelResponsePart,
+    ModelResponseStreamEvent,
     PartDeltaEvent,
     PartStartEvent,
     TextPart,
@@ -81,7 +80,7 @@ class _ResponseAnswer:
         self._number = number
         self._parts: dict[int, ModelResponsePart] = {}
 
-    def apply(self, event: AgentStreamEvent) -> tuple[Hashable, str | None] | None:
+    def apply(self, event: ModelResponseStreamEvent) -> tuple[Hashable, str | None] | None:
         """Update the part `event` is about; (source, answer so far) if that part can be the answer."""
         if isinstance(event, PartStartEvent):
             self._parts[event.index] = event.part
@@ -116,7 +115,7 @@ def _is_output_call(part: ModelResponsePart | None) -> bool:
 
 
 class AnswerStream:
-    """Relays the answer of a streamed run to a `StreamHandler`; `consume` is the run's event handler."""
+    """Relays the answer of a streamed turn to a `StreamHandler`; `consume` reads each response's stream."""
 
     def __init__(self, on_stream: StreamHandler, provider: Callable[[], str | None]) -> None:
         self._on_stream = on_stream
@@ -125,7 +124,8 @@ class AnswerStream:
         self._source: Hashable | None = None
         self._shown = ""
 
-    async def consume(self, ctx: RunContext[Any], events: AsyncIterable[AgentStreamEvent]) -> None:
+    async def consume(self, events: AsyncIterable[ModelResponseStreamEvent]) -> None:
+        """Relay one model response's stream (each call is the next response of the turn)."""
         self._responses += 1
         response = _ResponseAnswer(self._responses)
         async for event in events:

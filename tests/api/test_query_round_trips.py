@@ -1,0 +1,177 @@
+"""What one query costs the database, and the single place every query's ending is recorded.
+
+The ceiling is the query-turn issue's: a synchronous query with no tool call reads its case once and its
+recent messages once, and writes in at most two transactions (accept, finish). A regression here is a
+query that got slower for everybody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy import event, select
+
+from faultmaven.infrastructure.persistence.tables import CaseMessageRow
+from faultmaven.models.case import new_id
+from faultmaven.models.turn import Caller, Turn
+from tests.conftest import llm_environ
+from tests.fakes.fake_llm import HTTPError, Text, structured
+
+MAX_STATEMENTS = 12
+"""Statements of one synchronous query without tool calls (it takes 11 today: read case + role, read
+messages + authors, insert query, append messages, insert them, finish query, insert events)."""
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+_TABLE = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)
+
+
+@dataclass
+class Transactions:
+    """Statements grouped by the transaction (connection between begin and commit/rollback) they ran in."""
+
+    open: dict[int, list[str]] = field(default_factory=dict)
+    done: list[list[str]] = field(default_factory=list)
+
+    def begin(self, connection: object) -> None:
+        self.open[id(connection)] = []
+
+    def statement(self, connection: object, sql: str) -> None:
+        self.open.setdefault(id(connection), []).append(sql)
+
+    def end(self, connection: object) -> None:
+        if (statements := self.open.pop(id(connection), None)) is not None:
+            self.done.append(statements)
+
+    def writes(self) -> int:
+        return sum(any(_WRITE.match(sql) for sql in statements) for statements in self.done)
+
+    def selects_from(self) -> Counter[str]:
+        return Counter(
+            match[1].lower()
+            for statements in self.done
+            for sql in statements
+            if sql.lstrip().upper().startswith("SELECT") and (match := _TABLE.search(sql))
+        )
+
+    def statements(self) -> int:
+        return sum(map(len, self.done))
+
+
+def record_transactions(container) -> Transactions:
+    seen = Transactions()
+    engines = {container.database.write_engine, container.database.read_engine}
+    for engine in engines:
+        sync = engine.sync_engine
+        event.listen(sync, "begin", seen.begin)
+        event.listen(sync, "commit", seen.end)
+        event.listen(sync, "rollback", seen.end)
+        event.listen(
+            sync,
+            "before_cursor_execute",
+            lambda conn, cursor, sql, params, context, many: seen.statement(conn, sql),
+        )
+    return seen
+
+
+async def llm_app(app_with, fake_llm, **overrides):
+    providers, environ = llm_environ(primary=("openai", fake_llm))
+    return await app_with(llm_providers=providers, environ=environ, **overrides)
+
+
+async def open_case(http: httpx.AsyncClient) -> str:
+    response = await http.post("/api/v1/cases", json={"initial_message": "checkout returns 502"})
+    return response.json()["case"]["case_id"]
+
+
+async def exchange_rows(container, query_id: str) -> list[str]:
+    async with container.database.read() as session:
+        rows = await session.execute(
+            select(CaseMessageRow.message_type).where(CaseMessageRow.query_id == query_id)
+        )
+        return sorted(rows.scalars())
+
+
+async def test_synchronous_query_stays_under_its_round_trip_ceiling(app_with, fake_llm) -> None:
+    http, container = await llm_app(app_with, fake_llm)
+    case_id = await open_case(http)
+    fake_llm.script(structured({"content": "warm", "response_type": "ANSWER"}))
+    assert (await http.post(f"/api/v1/cases/{case_id}/queries", json={"query": "warm up"})).status_code == 201
+    seen = record_transactions(container)
+    fake_llm.script(structured({"content": "Check the upstream pool.", "response_type": "ANSWER"}))
+
+    response = await http.post(f"/api/v1/cases/{case_id}/queries", json={"query": "where do I start?"})
+
+    assert response.status_code == 201 and response.json()["metadata"]["degraded"] is False
+    selects = seen.selects_from()
+    assert selects["cases"] <= 1, seen.done
+    assert selects["case_messages"] <= 1, seen.done
+    assert seen.writes() <= 2, seen.done
+    assert seen.statements() <= MAX_STATEMENTS, seen.done
+
+
+async def test_every_ending_is_recorded_by_close_query_once(app_with, fake_llm) -> None:
+    http, container = await llm_app(app_with, fake_llm, job_concurrency=1, job_max_attempts=2)
+    runner = container.query_runner
+    closings: list[tuple[str, str, bool]] = []
+    close_query = runner.close_query
+
+    async def spy(row, outcome, events, **options):
+        committed = await close_query(row, outcome, events, **options)
+        closings.append((row.query_id, outcome.status, committed))
+        return committed
+
+    runner.close_query = spy
+    case_id = await open_case(http)
+    base = f"/api/v1/cases/{case_id}/queries"
+
+    fake_llm.script(structured({"content": "answered", "response_type": "ANSWER"}))
+    answered = (await http.post(base, json={"query": "success"})).json()["query_id"]
+
+    fake_llm.script(HTTPError(400))
+    degraded = (await http.post(base, json={"query": "llm refuses"})).json()
+    assert degraded["metadata"]["degraded"] is True
+
+    fake_llm.script(Text("slow", delay=1.0))
+    later = {"Prefer": "respond-async"}
+    running = await http.post(base, json={"query": "keeps the worker busy"}, headers=later)
+    queued = await http.post(base, json={"query": "cancel me"}, headers=later)
+    assert (await http.delete(queued.headers["location"])).status_code == 204
+
+    original_answer = container.agent_service.answer
+
+    async def broken(turn, events=None, *, stream=False):
+        raise RuntimeError("a bug")
+
+    container.agent_service.answer = broken
+    failed = await http.post(base, json={"query": "hits a bug"})
+    assert failed.status_code == 503
+    container.agent_service.answer = original_answer
+
+    case = await container.case_service.get_case(case_id)
+    lost = Turn(query_id=new_id("q"), case=case, caller=Caller("u", "u", "u"), query="died twice",
+                session_id="s")
+    row = runner.query_row(lost, claimed=True)
+    row.attempts = 3
+    async with container.database.write() as session:
+        session.add(row)
+    assert await runner.run_claimed(row) is None
+
+    for _ in range(100):
+        if len(closings) >= 6:
+            break
+        await asyncio.sleep(0.05)
+    by_query = {query_id: status for query_id, status, committed in closings if committed}
+    cancelled = queued.headers["location"].rsplit("/", 1)[1]
+    assert by_query[answered] == "completed"
+    assert by_query[degraded["query_id"]] == "completed"
+    assert by_query[cancelled] == "cancelled"
+    assert by_query[row.query_id] == "failed"
+    assert "failed" in [status for query_id, status in by_query.items()
+                        if query_id not in (answered, degraded["query_id"], cancelled, row.query_id,
+                                            running.json()["query_id"])]
+    for query_id in by_query:
+        assert await exchange_rows(container, query_id) == ["agent_response", "user_query"], query_id
