@@ -7,10 +7,12 @@ drift hits all alike. The baseline is the OpenAI SDK's own call: every ratio is 
 
 Variants:
 - openai SDK: `chat.completions.create` with the same tool schemas (the floor: what any client pays);
-- direct: `pydantic_ai.direct.model_request` with prebuilt request parameters (our own loop would run tools);
-- router (prebuilt agent): `LLMRouter.generate`, the path of a synchronous query (agent built once);
-- router (streamed): `LLMRouter.generate` with a stream handler, the path of an SSE query;
-- agent built per call: a new `Agent` and `FallbackModel` per call (the old main's non-streamed path).
+- direct model_request: `pydantic_ai.direct.model_request` with prebuilt request parameters, bare;
+- router: `LLMRouter.generate`, the path of a synchronous query (our tool loop on the direct API, over the
+  failover chain with breakers and the budget, plan built once);
+- router, streamed: the same with a stream handler, the path of an SSE query;
+- Agent.run, prebuilt: a pydantic-ai `Agent` over the same `FallbackModel`, built once (the alternative);
+- Agent.run, built per call: a new `Agent` and `FallbackModel` per call (the old main's path).
 
 Usage: .venv/bin/python bench/bench_llm_path.py [--calls 200]
 """
@@ -28,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _server import BenchStack, fmt, markdown_table, terminate_on_signals
-from pydantic_ai import Agent
+from pydantic_ai import Agent, Tool
 from pydantic_ai.direct import model_request
 from pydantic_ai.messages import ModelRequest
 from pydantic_ai.models import ModelRequestParameters
@@ -95,17 +97,20 @@ def variants(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[object]]],
     async def direct() -> object:
         return await model_request(model, messages, model_request_parameters=parameters)
 
-    async def per_call_agent() -> object:
-        agent = Agent(FallbackModel(model), output_type=[AgentAnswer, str], instructions=AGENT_INSTRUCTIONS,
-                      tools=[])
-        return await agent.run(PROMPT)
+    def agent() -> Agent[None, object]:
+        return Agent(FallbackModel(model), output_type=[AgentAnswer, str], instructions=AGENT_INSTRUCTIONS,
+                     tools=[Tool.from_schema(lambda **_: "", name=tool.name, description=tool.description,
+                                             json_schema=tool.args_model.model_json_schema())])
+
+    prebuilt = agent()
 
     return {
         "openai SDK": sdk,
         "direct model_request": direct,
-        "router, prebuilt agent": lambda: router.generate(call),
+        "router": lambda: router.generate(call),
         "router, streamed": lambda: router.generate(streamed),
-        "agent built per call": per_call_agent,
+        "Agent.run, prebuilt": lambda: prebuilt.run(PROMPT),
+        "Agent.run, built per call": lambda: agent().run(PROMPT),
     }, router
 
 

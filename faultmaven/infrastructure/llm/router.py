@@ -342,6 +342,26 @@ class _AttemptFailed(Exception):
         self.failure = failure
 
 
+def _derive_request_parameters_once(model: Model) -> Model:
+    """Have `model` derive its provider-specific request parameters (every tool's JSON schema, deep-copied
+    and walked) once per plan, not on every request as pydantic-ai does: a plan's parameters are one
+    long-lived object, so the derivation is kept by identity."""
+    derive = model.customize_request_parameters
+    derived: dict[int, tuple[ModelRequestParameters, ModelRequestParameters]] = {}
+
+    def customize(parameters: ModelRequestParameters) -> ModelRequestParameters:
+        known = derived.get(id(parameters))
+        if known is not None and known[0] is parameters:
+            return known[1]
+        result = derive(parameters)
+        if len(derived) < MAX_CACHED_PLANS:
+            derived[id(parameters)] = (parameters, result)
+        return result
+
+    model.customize_request_parameters = customize  # type: ignore[method-assign]
+    return model
+
+
 class LLMRouter:
     """Implements `ILLMProvider` over the configured providers, in order, with circuit breakers.
 
@@ -372,7 +392,9 @@ class LLMRouter:
         self._built = [model_factory(spec) for spec in specs]
         self._providers = [
             _Provider(
-                built.spec, built.model, self._breaker(built.spec, failure_threshold, cooldown_seconds, clock)
+                built.spec,
+                _derive_request_parameters_once(built.model),
+                self._breaker(built.spec, failure_threshold, cooldown_seconds, clock),
             )
             for built in self._built
         ]

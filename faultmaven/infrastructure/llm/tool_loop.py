@@ -26,6 +26,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_ai.direct import model_request, model_request_stream
 from pydantic_ai.exceptions import UnexpectedModelBehavior, UsageLimitExceeded
 from pydantic_ai.messages import (
+    InstructionPart,
     ModelMessage,
     ModelRequest,
     ModelResponse,
@@ -73,7 +74,11 @@ class TurnPlan:
             parameters_json_schema=call.output_type.model_json_schema(),
         )
         parameters = ModelRequestParameters(
-            function_tools=tools, output_tools=[output], output_mode="tool", allow_text_output=True
+            function_tools=tools,
+            output_tools=[output],
+            output_mode="tool",
+            allow_text_output=True,
+            instruction_parts=[InstructionPart(content=call.instructions)],
         )
         return cls(call.instructions, call.output_type, parameters)
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
 from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
+from faultmaven.infrastructure.persistence.bulk import insert_rows
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
 
@@ -193,10 +194,9 @@ async def append_messages(
     if returned is None:
         return None
     first_seq = returned[0] - len(messages) + 1
-    session.add_all(
-        [_message_row(message, first_seq + offset, now) for offset, message in enumerate(messages)]
+    await insert_rows(
+        session, [_message_row(message, first_seq + offset, now) for offset, message in enumerate(messages)]
     )
-    await session.flush()
     return Appended(returned[0], dict(returned[1] or {}) if with_masks else None)
 
 

@@ -13,14 +13,14 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faultmaven.infrastructure.persistence.bulk import insert_rows
 from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
 async def insert_query(session: AsyncSession, row: QueryRow) -> None:
-    session.add(row)
-    await session.flush()
+    await insert_rows(session, [row])
 
 
 def _claimable(now: datetime, pending_before: datetime | None = None) -> Any:
@@ -132,8 +132,7 @@ async def next_event_seq(session: AsyncSession, query_id: str) -> int:
 
 
 async def add_events(session: AsyncSession, events: list[QueryEventRow]) -> None:
-    session.add_all(events)
-    await session.flush()
+    await insert_rows(session, events)
 
 
 async def events_after(
