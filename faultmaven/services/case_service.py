@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from faultmaven.infrastructure.persistence import case_repository as repo
 from faultmaven.infrastructure.persistence import query_repository as query_repo
 from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
-from faultmaven.infrastructure.persistence import user_repository
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import CaseRow
 from faultmaven.models.case import (
     ALLOWED_TRANSITIONS,
+    MESSAGE_ROLES,
     Case,
     CaseMessage,
     CasePriority,
@@ -274,11 +274,10 @@ class CaseService:
         """The last `limit` messages as a transcript the LLM can read, oldest first; each user message
         names who asked (a shared case has several participants)."""
         async with self._db.read() as session:
-            messages = await repo.recent_messages(session, case_id, limit)
-            names = await user_repository.usernames(session, {m.author_id for m in messages if m.author_id})
-        if not messages:
+            transcript = await repo.recent_transcript(session, case_id, limit)
+        if not transcript:
             return ""
-        lines = [f"{_speaker(message, names)}: {message.content}" for message in messages]
+        lines = [f"{_speaker(line)}: {line.content}" for line in transcript]
         return "Previous conversation in this case:\n" + "\n".join(lines)
 
     async def add_message_to_case(self, case_id: str, message: CaseMessage) -> CaseMessage:
@@ -308,10 +307,10 @@ class CaseService:
         return dict(row.mask_map or {}) if row else {}
 
 
-def _speaker(message: CaseMessage, names: dict[str, str]) -> str:
-    role = message.role.capitalize()
-    name = names.get(message.author_id or "")
-    return f"{role} ({name})" if name and message.role == "user" else role
+def _speaker(line: repo.TranscriptLine) -> str:
+    role = MESSAGE_ROLES[line.message_type]
+    named = line.author_name and role == "user"
+    return f"{role.capitalize()} ({line.author_name})" if named else role.capitalize()
 
 
 async def _role_of(session: AsyncSession, row: CaseRow, user_id: str) -> CaseRole | None:

@@ -21,9 +21,11 @@ from faultmaven.models.turn import Caller, Turn
 from tests.conftest import llm_environ
 from tests.fakes.fake_llm import HTTPError, Text, structured
 
-MAX_STATEMENTS = 12
-"""Statements of one synchronous query without tool calls (it takes 11 today: read case + role, read
-messages + authors, insert query, append messages, insert them, finish query, insert events)."""
+MAX_STATEMENTS = 11
+"""Statements of one synchronous query without tool calls, BEGINs included (SQLite issues them as
+statements): read the case; read the recent messages with their authors; insert the query; then, in the
+closing transaction, take the message numbers (UPDATE ... RETURNING), insert both messages, finish the
+query and insert its events. 7 statements and 4 transactions."""
 
 _WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
 _TABLE = re.compile(r"\bFROM\s+(\w+)", re.IGNORECASE)

@@ -25,6 +25,9 @@ Redactor = Callable[[str], str]
 
 # Loggers that install their own handlers; they are reset to propagate to our root handler.
 THIRD_PARTY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "sqlalchemy", "sqlalchemy.engine")
+PER_CALL_LOGGERS = ("httpx", "httpx2")
+"""HTTP clients that log every request at INFO (each LLM call): shown only at DEBUG, since the request log
+and the LLM metrics already say what happened, and a line per call costs every query."""
 
 # Our own metadata; a secret detector could mistake a hex trace id for a token, so these skip redaction.
 UNREDACTED_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "trace_id"})
@@ -147,6 +150,9 @@ def configure_logging(level: str = "INFO", json: bool = True, *, stream: TextIO 
     root.handlers = [handler]
     root.setLevel(numeric_level)
     _route_third_party_loggers()
+    for name in PER_CALL_LOGGERS:
+        quiet = numeric_level if numeric_level <= logging.DEBUG else max(numeric_level, logging.WARNING)
+        logging.getLogger(name).setLevel(quiet)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from faultmaven.infrastructure.persistence import evidence_repository
 from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
 from faultmaven.infrastructure.persistence.bulk import insert_rows
-from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow
+from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow, UserRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
 
 
@@ -240,19 +240,23 @@ async def list_messages(session: AsyncSession, case_id: str, limit: int, offset:
     return [message_from_row(row) for row in rows]
 
 
-async def recent_messages(session: AsyncSession, case_id: str, limit: int) -> list[CaseMessage]:
-    """The last `limit` messages, oldest first."""
-    rows = list(
-        (
-            await session.execute(
-                select(CaseMessageRow)
-                .where(CaseMessageRow.case_id == case_id)
-                .order_by(CaseMessageRow.seq.desc())
-                .limit(limit)
-            )
-        ).scalars()
+@dataclass(frozen=True)
+class TranscriptLine:
+    message_type: MessageType
+    content: str
+    author_name: str | None
+
+
+async def recent_transcript(session: AsyncSession, case_id: str, limit: int) -> list[TranscriptLine]:
+    """The last `limit` messages with their authors' usernames, oldest first, in one statement."""
+    rows = await session.execute(
+        select(CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username)
+        .outerjoin(UserRow, UserRow.user_id == CaseMessageRow.author_id)
+        .where(CaseMessageRow.case_id == case_id)
+        .order_by(CaseMessageRow.seq.desc())
+        .limit(limit)
     )
-    return [message_from_row(row) for row in reversed(rows)]
+    return [TranscriptLine(MessageType(kind), content, name) for kind, content, name in reversed(rows.all())]
 
 
 async def user_texts(session: AsyncSession, case_id: str, limit: int = 50) -> list[str]:

@@ -159,12 +159,3 @@ async def find_resumable_session(
         .limit(1)
     )
     return (await session.execute(statement)).scalar_one_or_none()
-
-
-async def usernames(session: AsyncSession, user_ids: set[str]) -> dict[str, str]:
-    """user_id → username for the given ids, in one query."""
-    if not user_ids:
-        return {}
-    statement = select(UserRow.user_id, UserRow.username).where(UserRow.user_id.in_(user_ids))
-    rows = await session.execute(statement)
-    return {user_id: username for user_id, username in rows.all()}
