@@ -46,7 +46,8 @@ def exposed_names() -> set[str]:
     success = metrics.case_agent_integration_success
     success.labels(has_conversation_context="true", response_type="ANSWER").inc()
     metrics.case_persistence_failures_total.labels(operation="agent_response").inc()
-    metrics.on_llm_event("llm_call", {"provider": "primary", "model": "m", "outcome": "success", "seconds": 1})
+    call = {"provider": "primary", "model": "m", "outcome": "success", "seconds": 1}
+    metrics.on_llm_event("llm_call", call)
     metrics.on_llm_event("circuit_state", {"provider": "primary", "state": "open"})
     lines = metrics.render()[0].decode().splitlines()
     return {re.split(r"[{ ]", line, maxsplit=1)[0] for line in lines if line and not line.startswith("#")}
