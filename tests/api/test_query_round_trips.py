@@ -116,7 +116,9 @@ async def test_synchronous_query_stays_under_its_round_trip_ceiling(app_with, fa
 
 
 async def test_every_ending_is_recorded_by_close_query_once(app_with, fake_llm) -> None:
-    http, container = await llm_app(app_with, fake_llm, job_concurrency=1, job_max_attempts=2)
+    http, container = await llm_app(
+        app_with, fake_llm, job_concurrency=1, job_max_attempts=2, sync_query_budget_seconds=0.5
+    )
     runner = container.query_runner
     closings: list[tuple[str, str, bool]] = []
     close_query = runner.close_query
@@ -136,6 +138,11 @@ async def test_every_ending_is_recorded_by_close_query_once(app_with, fake_llm) 
     fake_llm.script(HTTPError(400))
     degraded = (await http.post(base, json={"query": "llm refuses"})).json()
     assert degraded["metadata"]["degraded"] is True
+
+    fake_llm.script(structured({"content": "late", "response_type": "ANSWER"}, delay=1.0))
+    timed_out = await http.post(base, json={"query": "outlives the synchronous budget"})
+    assert timed_out.status_code == 202
+    handed_over = timed_out.json()["query_id"]
 
     fake_llm.script(Text("slow", delay=1.0))
     later = {"Prefer": "respond-async"}
@@ -163,17 +170,18 @@ async def test_every_ending_is_recorded_by_close_query_once(app_with, fake_llm) 
     assert await runner.run_claimed(row) is None
 
     for _ in range(100):
-        if len(closings) >= 6:
+        if len(closings) >= 7:
             break
         await asyncio.sleep(0.05)
     by_query = {query_id: status for query_id, status, committed in closings if committed}
     cancelled = queued.headers["location"].rsplit("/", 1)[1]
     assert by_query[answered] == "completed"
     assert by_query[degraded["query_id"]] == "completed"
+    assert by_query[handed_over] == "completed"
     assert by_query[cancelled] == "cancelled"
     assert by_query[row.query_id] == "failed"
     assert "failed" in [status for query_id, status in by_query.items()
-                        if query_id not in (answered, degraded["query_id"], cancelled, row.query_id,
-                                            running.json()["query_id"])]
+                        if query_id not in (answered, degraded["query_id"], handed_over, cancelled,
+                                            row.query_id, running.json()["query_id"])]
     for query_id in by_query:
         assert await exchange_rows(container, query_id) == ["agent_response", "user_query"], query_id
