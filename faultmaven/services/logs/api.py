@@ -33,7 +33,7 @@ def parse_stream(lines: Iterable[str], miner: TemplateMiner | None = None) -> It
     schema, stream = sniff_header(lines)
     ids = array("I")
     for line in stream:
-        ids.append(miner.add(schema.parse(line).body).template_id)
+        ids.append(miner.add(schema.body(line)).template_id)
     texts = [template.text for template in miner.templates]
     for template_id in ids:
         yield texts[template_id]

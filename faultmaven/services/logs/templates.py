@@ -12,27 +12,67 @@ from dataclasses import dataclass, field
 
 WILDCARD = "<*>"
 
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_MASK = re.compile(
-    rf"""
-    (?:{_DAY}\s+)?{_MONTH}\s+\d{{1,2}}\s+\d{{2}}:\d{{2}}:\d{{2}}(?:\s+\d{{4}})?          # ctime
-    | \d{{4}}-\d{{2}}-\d{{2}}[T\s]\d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?(?:Z|[+-]\d{{2}}:?\d{{2}})?    # ISO 8601
-    | [0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}   # UUID
-    | (?<![\w.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?![\w.])                                   # IPv4
-    | (?<![\w])0[xX][0-9a-fA-F]+                                                   # 0x hex
-    | (?<![\w])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{{6,}}(?![\w])             # hex id
-    | (?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*                                        # numbers, not ssh2
-    """,
-    re.VERBOSE,
+_HEX = "[0-9a-fA-F]"
+_TLD_FIRST = "(?:com|org|net|edu|gov|io|de|uk|jp|cn)"
+SHAPES: dict[str, str] = {
+    "url": r"(?<![\w])[A-Za-z][\w+.-]*://[^\s\"'<>]+",
+    "uuid": rf"(?<![\w-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])",
+    "path": r"(?<![\w.:/])(?:/|[A-Za-z]:\\|~/)[\w.@%+~-]+(?:[/\\][\w.@%+~-]*)+",
+    "ipv6": rf"(?<![\w:.])(?=[0-9a-fA-F:]*[a-fA-F])(?:{_HEX}{{1,4}}:){{2,7}}{_HEX}{{1,4}}(?![\w:])"
+            rf"|(?<![\w:.]){_HEX}{{0,4}}(?::{_HEX}{{1,4}})*::(?:{_HEX}{{1,4}}:)*{_HEX}{{0,4}}(?![\w:])",
+    "ip": r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])",
+    "host": rf"(?<![\w.-])(?!{_TLD_FIRST}\.)(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.){{2,}}"
+            r"[a-z]{2,3}(?![\w.-])",
+    "hex": r"(?<![\w])0[xX][0-9a-fA-F]+|(?<![\w])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}(?![\w])",
+    "number": r"(?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*(?:[kKMGT]i?B|[kKMG]b|ms|us|ns|[smhd])?(?![A-Za-z0-9])"
+              r"|(?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*",
+}
+"""Variable shapes masked before grouping, in matching order (earlier shapes win on overlap)."""
+DEFAULT_SHAPES = tuple(SHAPES)
+_QUOTED = re.compile(r"\"[^\"\s]*\"|'[^'\s]*'")
+_DATE_WORDS = re.compile(
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+"
+    r"\d{2}:\d{2}:\d{2}(?:\s+\d{4})?"
 )
+_MAYBE_VARIABLE = re.compile(r"[\d/\\:.]").search
+_CACHE_LIMIT = 200_000
 _DIGIT = re.compile(r"\d")
 _CONSTANT = re.compile(r"[A-Z][A-Z_]+").fullmatch
 
 
+class Masker:
+    """Masks variables token by token; each distinct token is masked once and remembered (logs repeat)."""
+
+    def __init__(self, shapes: tuple[str, ...] = DEFAULT_SHAPES, quoted: bool = False) -> None:
+        self.shapes = shapes
+        self.quoted = quoted
+        self._regex = re.compile("|".join(f"(?:{SHAPES[name]})" for name in shapes))
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if ":" in text:
+            text = _DATE_WORDS.sub(WILDCARD, text)
+        if self.quoted and ('"' in text or "'" in text):
+            text = _QUOTED.sub(WILDCARD, text)
+        cache = self._tokens
+        out = []
+        for token in text.split():
+            masked = cache.get(token)
+            if masked is None:
+                masked = self._regex.sub(WILDCARD, token) if _MAYBE_VARIABLE(token) else token
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[token] = masked
+            out.append(masked)
+        return " ".join(out)
+
+
+_DEFAULT_MASKER = Masker()
+
+
 def mask_variables(text: str) -> str:
-    """Replace obvious variables with `<*>` so that they never split templates."""
-    return _MASK.sub(WILDCARD, text)
+    """Replace variables (numbers, hex, UUIDs, IPs, hosts, paths, URLs, sizes, dates) with `<*>`."""
+    return _DEFAULT_MASKER(text)
 
 
 def _is_variable(token: str) -> bool:
@@ -72,12 +112,14 @@ class TemplateMiner:
         max_children: int = 100,
         max_templates: int = 20_000,
         cache_size: int = 50_000,
+        masker: Masker | None = None,
     ) -> None:
         self.similarity = similarity
         self.depth = depth
         self.max_children = max_children
         self.max_templates = max_templates
         self.cache_size = cache_size
+        self.masker = masker or Masker()
         self.templates: list[Template] = []
         self._leaves: dict[tuple[str, ...], _Leaf] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
@@ -86,7 +128,7 @@ class TemplateMiner:
 
     def add(self, body: str) -> Template:
         """Mine one message body and return the template it now belongs to."""
-        masked = mask_variables(body)
+        masked = self.masker(body)
         cached = self._cache.get(masked)
         if cached is not None:
             cached.size += 1
