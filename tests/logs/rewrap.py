@@ -33,8 +33,8 @@ def _record_host_epoch(index: int, rng: random.Random) -> str:
 
 def _file_prefix(index: int, rng: random.Random) -> str:
     stamp = _time(index)
-    return (f"api.log.{rng.randint(1, 3)}.{stamp:%Y-%m-%d_%H:%M:%S} {stamp:%Y-%m-%d %H:%M:%S}.{index % 1000:03d} "
-            f"{rng.randint(1000, 40000)} {rng.choice(_LEVELS)}")
+    return (f"api.log.{rng.randint(1, 3)}.{stamp:%Y-%m-%d_%H:%M:%S} {stamp:%Y-%m-%d %H:%M:%S}."
+            f"{index % 1000:03d} {rng.randint(1000, 40000)} {rng.choice(_LEVELS)}")
 
 
 def _request_context(index: int, rng: random.Random) -> str:

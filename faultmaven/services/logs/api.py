@@ -11,7 +11,7 @@ from faultmaven.services.logs.digest import DigestBuilder, LogDigest
 from faultmaven.services.logs.header import HeaderSchema, detect_header
 from faultmaven.services.logs.templates import TemplateMiner
 
-HEADER_SAMPLE_LINES = 500
+HEADER_SAMPLE_LINES = 200
 PROGRESS_EVERY_BYTES = 1 << 20
 
 

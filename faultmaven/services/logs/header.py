@@ -89,7 +89,7 @@ _LEVEL_WORDS = "|".join(sorted((name for name in _LEVEL_ALIASES if len(name) > 1
 _LEVEL_TOKEN = re.compile(rf"\[?(?:{_LEVEL_WORDS})\]?:?|[VDIWEF]", re.IGNORECASE)
 _BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
 _COMPONENT = r"(?P<component>\S*?[^\s:]):"
-_SAMPLE_SIZE = 500
+_SAMPLE_SIZE = 200
 _MAX_FIELDS = 10
 _SHARE = 0.8
 
@@ -142,9 +142,23 @@ def _match_timestamp(line: str, pos: int) -> tuple[TimestampFormat, int] | None:
         return None
     for fmt in TIMESTAMP_FORMATS[found.lastindex - 1:]:  # type: ignore[operator]
         match = fmt.regex.match(line, pos)
-        if match and _timestamp_from_match(match, 2000) is not None:
+        if match and _plausible(match):
             return fmt, match.end()
     return None
+
+
+_LIMITS = {"mo": 12, "d": 31, "H": 23, "M": 59, "S": 60}
+
+
+def _plausible(match: re.Match[str]) -> bool:
+    """Calendar fields in range (cheaper than building the datetime, enough to tell layouts apart)."""
+    for name, value in match.groupdict().items():
+        if value is None or name not in _LIMITS:
+            continue
+        number = int(value)
+        if number > _LIMITS[name] or (number == 0 and name in ("mo", "d")):
+            return False
+    return True
 
 
 def _bracket_end(line: str, pos: int) -> int:
@@ -218,51 +232,58 @@ def _delimited_field(text: str) -> Field:
     return Field(text, _classify_token(text.strip("[]")))
 
 
-def _share(rows: Sequence[list[Field]], index: int, kind: str) -> float:
-    if not rows:
-        return 0.0
-    return sum(1 for row in rows if len(row) > index and row[index].kind == kind) / len(rows)
+class _Sample:
+    """Scanned sample rows with the count of each field kind per column, computed once."""
+
+    def __init__(self, rows: list[list[Field]]) -> None:
+        self.rows = rows
+        self.counts = [
+            Counter(row[index].kind for row in rows if len(row) > index) for index in range(_MAX_FIELDS)
+        ]
+
+    def share(self, index: int, kind: str) -> float:
+        return self.counts[index][kind] / len(self.rows) if self.rows and index < _MAX_FIELDS else 0.0
+
+    def dominant_format(self, index: int) -> TimestampFormat | None:
+        formats = Counter(row[index].fmt for row in self.rows if len(row) > index and row[index].kind == "T")
+        return formats.most_common(1)[0][0] if formats else None
 
 
-def _dominant_format(rows: Sequence[list[Field]], index: int) -> TimestampFormat | None:
-    formats = Counter(row[index].fmt for row in rows if len(row) > index and row[index].kind == "T")
-    return formats.most_common(1)[0][0] if formats else None
-
-
-def _prefix_column(rows: Sequence[list[Field]], index: int) -> Column:
-    """The column at `index`, known to lie inside the header: its dominant header kind, else any token."""
-    if _share(rows, index, "T") >= _SHARE:
-        fmt = _dominant_format(rows, index)
-        bracketed = sum(1 for row in rows if row[index].text.startswith("[")) > len(rows) / 2
+def _prefix_column(rows: _Sample, index: int) -> Column:
+    """The column at `index`, known to lie inside the header: a timestamp, level or bracket if most lines
+    have one there, else any token (a `-` placeholder column may hold a value on some lines)."""
+    if rows.share(index, "T") >= _SHARE:
+        fmt = rows.dominant_format(index)
+        bracketed = sum(1 for row in rows.rows if row[index].text.startswith("[")) > len(rows.rows) / 2
         return Column("T", fmt, bracketed)
-    for kind in ("L", "B", "D"):
-        if _share(rows, index, kind) >= _SHARE:
+    for kind in ("L", "B"):
+        if rows.share(index, kind) >= _SHARE:
             return Column(kind)
     return Column("W")
 
 
-def _anchor_index(rows: Sequence[list[Field]]) -> int | None:
+def _anchor_index(rows: _Sample) -> int | None:
     """Last column that is a timestamp or a level on most lines: the header reaches at least that far."""
     anchors = [
         index for index in range(_MAX_FIELDS - 1)
-        if _share(rows, index, "T") >= _SHARE or _share(rows, index, "L") >= _SHARE
+        if rows.share(index, "T") >= _SHARE or rows.share(index, "L") >= _SHARE
     ]
     return anchors[-1] if anchors else None
 
 
-def _closing_index(rows: Sequence[list[Field]], start: int) -> int | None:
+def _closing_index(rows: _Sample, start: int) -> int | None:
     """A `component:` or `-` column within two fields after `start`: it closes the header there."""
     for index in range(start, min(start + 2, _MAX_FIELDS - 1)):
-        if _share(rows, index, "C") >= _SHARE or _share(rows, index, "D") >= _SHARE:
+        if rows.share(index, "C") >= _SHARE or rows.share(index, "D") >= _SHARE:
             return index
     return None
 
 
-def _trailing_columns(rows: Sequence[list[Field]], start: int) -> list[Column]:
+def _trailing_columns(rows: _Sample, start: int) -> list[Column]:
     """Thread brackets, `-` separators and a `component:` that follow the anchor on most lines."""
     columns: list[Column] = []
     for index in range(start, _MAX_FIELDS - 1):
-        kind = next((k for k in ("B", "D", "C") if _share(rows, index, k) >= _SHARE), None)
+        kind = next((k for k in ("B", "D", "C") if rows.share(index, k) >= _SHARE), None)
         if kind is None:
             break
         columns.append(Column(kind, optional=True))
@@ -271,17 +292,17 @@ def _trailing_columns(rows: Sequence[list[Field]], start: int) -> list[Column]:
     return columns
 
 
-def _header_rows(lines: Iterable[str], delimiter: str | None) -> list[list[Field]]:
+def _header_rows(lines: Iterable[str], delimiter: str | None) -> _Sample:
     """Sample rows sharing the dominant first-field kind (a header-like kind if a quarter of rows have it),
     so that continuation lines such as stack traces drop out."""
     scanned = (scan_fields(line, delimiter=delimiter) for line in lines)
     rows = [fields for fields in scanned if len(fields) > 1]
     if not rows:
-        return []
+        return _Sample([])
     kinds = Counter(row[0].kind for row in rows)
     header_kinds = [kind for kind, count in kinds.most_common() if kind in "TBLDN" and count >= len(rows) / 4]
     first_kind = header_kinds[0] if header_kinds else kinds.most_common(1)[0][0]
-    return [row for row in rows if row[0].kind == first_kind]
+    return _Sample([row for row in rows if row[0].kind == first_kind])
 
 
 def detect_delimiter(lines: Sequence[str]) -> str | None:
@@ -299,7 +320,8 @@ def _delimited_columns(lines: Sequence[str], delimiter: str) -> list[Column]:
     """Every field that nearly all lines have before their message (the last field is the message)."""
     counts = sorted(min(line[:200].count(delimiter), _MAX_FIELDS - 1) for line in lines if line)
     fields = counts[int(len(counts) * (1 - _SHARE))] if counts else 0
-    rows = [scan_fields(line, fields, delimiter) for line in lines if line.count(delimiter) >= fields]
+    complete = [line for line in lines if line.count(delimiter) >= fields]
+    rows = _Sample([scan_fields(line, fields, delimiter) for line in complete])
     return [_prefix_column(rows, index) for index in range(fields)]
 
 
@@ -321,17 +343,21 @@ def infer_columns(lines: Sequence[str], delimiter: str | None = None) -> list[Co
     closing = _closing_index(rows, anchor + 1)
     if closing is not None:
         columns += [_prefix_column(rows, index) for index in range(anchor + 1, closing)]
-        columns.append(Column(next(k for k in ("C", "D") if _share(rows, closing, k) >= _SHARE)))
+        kind = next(k for k in ("C", "D") if rows.share(closing, k) >= _SHARE)
+        columns.append(Column(kind))
+        if kind == "C":
+            return columns
         anchor = closing
     return [*columns, *_trailing_columns(rows, anchor + 1)]
 
 
-def _column_pattern(column: Column, capture_time: bool, delimited: bool) -> str:
+def _column_pattern(column: Column, capture_time: bool, capture_level: bool, delimited: bool) -> str:
     if column.kind == "T" and column.fmt is not None:
         stamp = f"(?P<ts>{column.fmt.bare})" if capture_time else f"(?:{column.fmt.bare})"
         return (rf"\[{stamp}\]" if column.bracketed else stamp) + ",?"
     if column.kind == "L":
-        return rf"\[?(?P<level>(?i:{_LEVEL_WORDS})|[VDIWEF])\]?:?"
+        level = "?P<level>" if capture_level else "?:"
+        return rf"\[?({level}(?i:{_LEVEL_WORDS})|[VDIWEF])\]?:?"
     if column.kind == "B":
         return _BRACKET
     if column.kind == "D":
@@ -358,10 +384,11 @@ class HeaderSchema:
     def _pattern(self) -> str:
         parts: list[str] = []
         captured = False
+        levels = [column for column in self.columns if column.kind == "L"] or [None]
         for column in self.columns:
             capture = not captured and column.fmt is self.time_format and column.kind == "T"
             captured = captured or capture
-            piece = _column_pattern(column, capture, self.delimiter is not None)
+            piece = _column_pattern(column, capture, column is levels[0], self.delimiter is not None)
             separator = (r"\s*\|\s*" if self.delimiter else r"\s+") if parts else ""
             parts.append(f"(?:{separator}{piece})?" if column.optional else separator + piece)
         end = r"\s*\|\s*" if self.delimiter else r"(?:\s+|$)"

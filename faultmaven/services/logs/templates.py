@@ -16,7 +16,7 @@ _HEX = "[0-9a-fA-F]"
 _TLD_FIRST = "(?:com|org|net|edu|gov|io|de|uk|jp|cn)"
 SHAPES: dict[str, str] = {
     "url": r"(?<![\w])[A-Za-z][\w+.-]*://[^\s\"'<>]+",
-    "uuid": rf"(?<![\w-]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])",
+    "uuid": rf"(?<![0-9A-Za-z]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])",
     "path": r"(?<![\w.:/])(?:/|[A-Za-z]:\\|~/)[\w.@%+~-]+(?:[/\\][\w.@%+~-]*)+",
     "ipv6": rf"(?<![\w:.])(?=[0-9a-fA-F:]*[a-fA-F])(?:{_HEX}{{1,4}}:){{2,7}}{_HEX}{{1,4}}(?![\w:])"
             rf"|(?<![\w:.]){_HEX}{{0,4}}(?::{_HEX}{{1,4}})*::(?:{_HEX}{{1,4}}:)*{_HEX}{{0,4}}(?![\w:])",
@@ -30,43 +30,57 @@ SHAPES: dict[str, str] = {
 """Variable shapes masked before grouping, in matching order (earlier shapes win on overlap)."""
 DEFAULT_SHAPES = tuple(SHAPES)
 _QUOTED = re.compile(r"\"[^\"\s]*\"|'[^'\s]*'")
-_DATE_WORDS = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\s+\d{1,2}\s+"
-    r"\d{2}:\d{2}:\d{2}(?:\s+\d{4})?"
-)
 _MAYBE_VARIABLE = re.compile(r"[\d/\\:.]").search
-_CACHE_LIMIT = 200_000
+_CACHE_LIMIT = 20_000
+_VARIABLE_CACHE_LIMIT = 2_000
+_UNIT_PREFIXES = ("", "k", "K", "M", "G", "T", "Ki", "Mi", "Gi", "Ti")
+_UNITS = frozenset(f"{prefix}{unit}" for prefix in _UNIT_PREFIXES for unit in ("B", "b")) | {
+    "ms", "us", "ns", "sec", "secs", "seconds", "msec", "%",
+}
 _DIGIT = re.compile(r"\d")
 _CONSTANT = re.compile(r"[A-Z][A-Z_]+").fullmatch
 
 
 class Masker:
-    """Masks variables token by token; each distinct token is masked once and remembered (logs repeat)."""
+    """Masks variables token by token, remembering results: a log's constant vocabulary (up to
+    `_CACHE_LIMIT` tokens) and its first few thousand variable values, which repeat less."""
 
     def __init__(self, shapes: tuple[str, ...] = DEFAULT_SHAPES, quoted: bool = False) -> None:
         self.shapes = shapes
         self.quoted = quoted
         self._regex = re.compile("|".join(f"(?:{SHAPES[name]})" for name in shapes))
+        self._simple = re.compile("|".join(f"(?:{SHAPES[name]})" for name in shapes if name in _SIMPLE))
         self._tokens: dict[str, str] = {}
 
     def __call__(self, text: str) -> str:
-        if ":" in text:
-            text = _DATE_WORDS.sub(WILDCARD, text)
         if self.quoted and ('"' in text or "'" in text):
             text = _QUOTED.sub(WILDCARD, text)
         cache = self._tokens
-        out = []
+        out: list[str] = []
         for token in text.split():
             masked = cache.get(token)
             if masked is None:
-                masked = self._regex.sub(WILDCARD, token) if _MAYBE_VARIABLE(token) else token
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[token] = masked
+                masked = self._mask_token(token)
+                limit = _CACHE_LIMIT if masked == token else _VARIABLE_CACHE_LIMIT
+                if len(cache) < limit:
+                    cache[token] = masked
+            if out and out[-1] == WILDCARD and masked.rstrip(",;)") in _UNITS:
+                out[-1] = WILDCARD + masked[len(masked.rstrip(",;)")):]
+                continue
             out.append(masked)
         return " ".join(out)
 
 
+    def _mask_token(self, token: str) -> str:
+        if token.isdigit():
+            return WILDCARD
+        if not _MAYBE_VARIABLE(token):
+            return token
+        rich = "/" in token or "\\" in token or ":" in token or token.count(".") > 1 or token.count("-") > 3
+        return (self._regex if rich else self._simple).sub(WILDCARD, token)
+
+
+_SIMPLE = ("hex", "number")
 _DEFAULT_MASKER = Masker()
 
 
@@ -107,12 +121,13 @@ class TemplateMiner:
 
     def __init__(
         self,
-        similarity: float = 0.5,
+        similarity: float = 0.6,
         depth: int = 2,
         max_children: int = 100,
         max_templates: int = 20_000,
         cache_size: int = 50_000,
         masker: Masker | None = None,
+        count_wildcards: bool = True,
     ) -> None:
         self.similarity = similarity
         self.depth = depth
@@ -120,6 +135,7 @@ class TemplateMiner:
         self.max_templates = max_templates
         self.cache_size = cache_size
         self.masker = masker or Masker()
+        self.count_wildcards = count_wildcards
         self.templates: list[Template] = []
         self._leaves: dict[tuple[str, ...], _Leaf] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
@@ -172,7 +188,7 @@ class TemplateMiner:
     def _best(self, candidates: list[Template], tokens: list[str]) -> tuple[Template | None, float]:
         best, best_key = None, (-1.0, -1)
         for template in candidates:
-            key = _similarity(template.tokens, tokens)
+            key = _similarity(template.tokens, tokens, self.count_wildcards)
             if key > best_key:
                 best, best_key = template, key
         return best, best_key[0]
@@ -184,13 +200,19 @@ class TemplateMiner:
         return self._overflow
 
 
-def _similarity(template: list[str], tokens: list[str]) -> tuple[float, int]:
-    """Share of equal tokens, then the wildcard count as a tie-breaker (as in Drain)."""
+def _similarity(template: list[str], tokens: list[str], count_wildcards: bool) -> tuple[float, int]:
+    """Share of equal tokens, then the wildcard count as a tie-breaker (as in Drain).
+
+    With `count_wildcards` off, a template `<*>` never counts as equal (Drain's original rule), so two
+    lines must share constant words, not just variable positions, to be joined.
+    """
     if not tokens:
         return 1.0, 0
     equal = wildcards = 0
     for left, right in zip(template, tokens, strict=True):
-        if left == right:
+        if left == WILDCARD and not count_wildcards:
+            wildcards += 1
+        elif left == right:
             equal += 1
         elif left == WILDCARD:
             wildcards += 1
