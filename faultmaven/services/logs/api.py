@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
@@ -13,6 +14,7 @@ from faultmaven.services.logs.templates import TemplateMiner
 
 HEADER_SAMPLE_LINES = 200
 PROGRESS_EVERY_BYTES = 1 << 20
+SNIFF_BYTES = 64 * 1024
 
 
 def sniff_header(lines: Iterable[str]) -> tuple[HeaderSchema, Iterator[str]]:
@@ -49,9 +51,19 @@ def digest_lines(lines: Iterable[str], source: str | None = None) -> LogDigest:
 
 
 def digest_file(path: str | Path, progress: Callable[[int], None] | None = None) -> LogDigest:
-    """Digest a log file of any size in one streaming pass; `progress` receives bytes read so far."""
+    """Digest a log file of any size in one streaming pass; `progress` receives bytes read so far.
+
+    A binary file is refused (`BinaryContentError`, a ValueError with a message for the user) by the
+    check evidence uploads get, run on the file's first lines; it also picks the encoding.
+    """
+    from faultmaven.services.evidence.text_reader import inspect_text  # evidence imports this module
+
     path = Path(path)
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+    with path.open("rb") as raw:
+        head = raw.read(SNIFF_BYTES)
+    whole_lines = head[: head.rfind(b"\n") + 1] or head
+    encoding = inspect_text(io.BytesIO(whole_lines)).encoding
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
         schema, stream = sniff_header(handle)
         builder = DigestBuilder(schema, source=path.name)
         next_report = PROGRESS_EVERY_BYTES

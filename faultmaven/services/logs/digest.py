@@ -112,6 +112,7 @@ class LogTotals(BaseModel):
     last_timestamp: datetime | None = None
     span_seconds: float | None = None
     level_counts: dict[str, int] = Field(default_factory=dict)
+    year_inferred: bool = False
     header_layout: str = ""
     templates: int = 0
     truncated_signatures: int = 0
@@ -204,15 +205,18 @@ def _join_signature(kind: str, message: str | None, frame: str) -> str:
     return text + (f" @ {frame}" if frame else "")
 
 
-def infer_severity(level: str | None, body: str) -> int:
-    """Severity from the header level, else from wording (logs such as syslog carry no level)."""
+def infer_severity(level: str | None, body: str, trace: bool = False) -> int:
+    """The one severity of an event, used for level counts, template severity and the error list alike:
+    the header level, else the wording (logs such as syslog carry no level); a stack trace is an error."""
     if level is not None:
-        return LEVEL_SEVERITY[level]
-    if _ERROR_WORDS.search(body):
-        return ERROR_SEVERITY
-    if _WARNING_WORDS.search(body):
-        return LEVEL_SEVERITY["WARNING"]
-    return LEVEL_SEVERITY["INFO"]
+        severity = LEVEL_SEVERITY[level]
+    elif _ERROR_WORDS.search(body):
+        severity = ERROR_SEVERITY
+    elif _WARNING_WORDS.search(body):
+        severity = LEVEL_SEVERITY["WARNING"]
+    else:
+        severity = LEVEL_SEVERITY["INFO"]
+    return max(severity, ERROR_SEVERITY) if trace else severity
 
 
 _LEVEL_NAMES = {value: name for name, value in LEVEL_SEVERITY.items()}
@@ -314,11 +318,9 @@ class DigestBuilder:
             self._last_timestamp = timestamp
             self.totals.first_timestamp = self.totals.first_timestamp or timestamp
             self.totals.last_timestamp = timestamp
-        severity = infer_severity(parsed.level, parsed.body)
         trace = event.has_trace
-        if trace:
-            severity = max(severity, ERROR_SEVERITY)
-        self.levels[parsed.level or "UNKNOWN"] += 1
+        severity = infer_severity(parsed.level, parsed.body, trace)
+        self.levels[_LEVEL_NAMES[severity]] += 1
         sample = [SampleLine(line_number=event.line_number, text=event.raw[:SAMPLE_CHARS])]
         occurrences = self.templates.setdefault(template_id, _Occurrences())
         occurrences.add(event.line_number, timestamp, severity, sample)
@@ -351,6 +353,7 @@ class DigestBuilder:
         self._flush()
         totals = self.totals
         totals.level_counts = dict(self.levels.most_common())
+        totals.year_inferred = self.schema.year_inferred
         totals.templates = len(self.templates)
         if totals.first_timestamp and totals.last_timestamp:
             totals.span_seconds = (totals.last_timestamp - totals.first_timestamp).total_seconds()

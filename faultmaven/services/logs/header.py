@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 
 _MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
@@ -147,6 +147,7 @@ def _match_timestamp(line: str, pos: int) -> tuple[TimestampFormat, int] | None:
     return None
 
 
+_YEAR_GROUPS = {"Y", "y", "epoch", "ms"}
 _LIMITS = {"mo": 12, "d": 31, "H": 23, "M": 59, "S": 60}
 
 
@@ -371,14 +372,21 @@ class HeaderSchema:
     """An inferred header layout, compiled to one regex; `parse` splits any line of the same log."""
 
     def __init__(
-        self, columns: Sequence[Column], default_year: int | None = None, delimiter: str | None = None
+        self,
+        columns: Sequence[Column],
+        default_year: int | None = None,
+        delimiter: str | None = None,
+        reference: datetime | None = None,
     ) -> None:
         self.columns = tuple(columns)
         self.delimiter = delimiter
-        self.default_year = default_year or datetime.now().year
+        self.reference = reference or datetime.now(UTC).replace(tzinfo=None)
+        self.fixed_year = default_year is not None
+        self.default_year = default_year or self.reference.year
         stamps = [column for column in self.columns if column.kind == "T" and column.fmt is not None]
         self.time_format = max(stamps, key=lambda column: column.fmt.rank).fmt if stamps else None  # type: ignore[union-attr]
         self.regex = re.compile(self._pattern()) if self.columns else None
+        self.year_inferred = False
         self._time_cache: dict[str, datetime | None] = {}
 
     def _pattern(self) -> str:
@@ -431,8 +439,20 @@ class HeaderSchema:
             if len(cache) > 4096:
                 cache.clear()
             match = self.time_format.regex.match(text)
-            cache[text] = _timestamp_from_match(match, self.default_year) if match else None
+            cache[text] = self._dated(match) if match else None
         return cache[text]
+
+    def _dated(self, match: re.Match[str]) -> datetime | None:
+        """The timestamp; without a year in the log, the latest year that does not put it after the
+        reference (upload) time, so that a December line read in January lands in the past year."""
+        if self.fixed_year or any(match.groupdict().get(name) for name in _YEAR_GROUPS):
+            return _timestamp_from_match(match, self.default_year)
+        self.year_inferred = True
+        for year in range(self.reference.year, self.reference.year - 4, -1):
+            stamp = _timestamp_from_match(match, year)
+            if stamp is not None and stamp <= self.reference + timedelta(days=1):
+                return stamp
+        return None
 
 
 def _timestamp_from_match(match: re.Match[str], default_year: int) -> datetime | None:
@@ -482,8 +502,13 @@ def _utc_offset(tz: str | None) -> timedelta:
     return offset if tz[0] == "+" else -offset
 
 
-def detect_header(sample: Iterable[str], default_year: int | None = None) -> HeaderSchema:
-    """Infer the header of a log from a sample of its lines (the first few hundred are enough)."""
+def detect_header(
+    sample: Iterable[str], default_year: int | None = None, reference: datetime | None = None
+) -> HeaderSchema:
+    """Infer the header of a log from a sample of its lines (the first few hundred are enough).
+
+    Timestamps without a year get `default_year` if given, else the year that puts them closest before
+    `reference` (the upload time; now by default)."""
     lines = [line.rstrip("\r\n") for _, line in zip(range(_SAMPLE_SIZE), sample, strict=False)]
     delimiter = detect_delimiter(lines)
-    return HeaderSchema(infer_columns(lines, delimiter), default_year, delimiter)
+    return HeaderSchema(infer_columns(lines, delimiter), default_year, delimiter, reference)

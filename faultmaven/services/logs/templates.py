@@ -32,7 +32,7 @@ DEFAULT_SHAPES = tuple(SHAPES)
 _QUOTED = re.compile(r"\"[^\"\s]*\"|'[^'\s]*'")
 _MAYBE_VARIABLE = re.compile(r"[\d/\\:.]").search
 _CACHE_LIMIT = 20_000
-_VARIABLE_CACHE_LIMIT = 2_000
+_VARIABLE_CACHE_LIMIT = 1_000
 _UNIT_PREFIXES = ("", "k", "K", "M", "G", "T", "Ki", "Mi", "Gi", "Ti")
 _UNITS = frozenset(f"{prefix}{unit}" for prefix in _UNIT_PREFIXES for unit in ("B", "b")) | {
     "ms", "us", "ns", "sec", "secs", "seconds", "msec", "%",
