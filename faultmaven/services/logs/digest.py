@@ -10,7 +10,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -153,6 +153,18 @@ class _Event:
 
 
 @dataclass
+class _Running:
+    """Whole-file counts while lines arrive (a plain object: a pydantic model is slow to update per line)."""
+
+    lines: int = 0
+    bytes: int = 0
+    events: int = 0
+    first_timestamp: datetime | None = None
+    last_timestamp: datetime | None = None
+    truncated_signatures: int = 0
+
+
+@dataclass
 class _Occurrences:
     count: int = 0
     first_line: int = 0
@@ -160,10 +172,11 @@ class _Occurrences:
     first_ts: datetime | None = None
     last_ts: datetime | None = None
     severity: int = -1
-    samples: list[SampleLine] = field(default_factory=list)
+    samples: list[tuple[int, str]] = field(default_factory=list)
+    """(line number, text) pairs, turned into `SampleLine`s only for the finished digest."""
 
     def add(
-        self, line_number: int, timestamp: datetime | None, severity: int, sample: list[SampleLine]
+        self, line_number: int, timestamp: datetime | None, severity: int, sample: list[tuple[int, str]]
     ) -> None:
         self.count += 1
         self.first_line = self.first_line or line_number
@@ -273,7 +286,7 @@ class DigestBuilder:
         self.schema = schema
         self.miner = miner or TemplateMiner()
         self.source = source
-        self.totals = LogTotals(header_layout=schema.describe)
+        self.totals = _Running()
         self.levels: Counter[str] = Counter()
         self.templates: dict[int, _Occurrences] = {}
         self.signatures: dict[str, tuple[str, int, _Occurrences]] = {}
@@ -285,7 +298,7 @@ class DigestBuilder:
     def add_line(self, line: str) -> None:
         """Consume the next line; its UTF-8 size, line ending included if given, counts toward bytes."""
         self.totals.lines += 1
-        self.totals.bytes += len(line.encode("utf-8", "replace"))
+        self.totals.bytes += len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
         line = line.rstrip("\r\n")
         parsed = self.schema.parse(line)
         if self._event is not None and self._is_continuation(parsed, line):
@@ -321,7 +334,7 @@ class DigestBuilder:
         trace = event.has_trace
         severity = infer_severity(parsed.level, parsed.body, trace)
         self.levels[_LEVEL_NAMES[severity]] += 1
-        sample = [SampleLine(line_number=event.line_number, text=event.raw[:SAMPLE_CHARS])]
+        sample = [(event.line_number, event.raw[:SAMPLE_CHARS])]
         occurrences = self.templates.setdefault(template_id, _Occurrences())
         occurrences.add(event.line_number, timestamp, severity, sample)
         if severity >= ERROR_SEVERITY:
@@ -341,8 +354,7 @@ class DigestBuilder:
             entry = (kind, template_id, _Occurrences())
             self.signatures[key] = entry
         lines = [event.raw, *event.continuation] if found else [event.raw]
-        sample = [SampleLine(line_number=event.line_number + index, text=text[:SAMPLE_CHARS])
-                  for index, text in enumerate(lines)]
+        sample = [(event.line_number + index, text[:SAMPLE_CHARS]) for index, text in enumerate(lines)]
         occurrences = entry[2]
         if occurrences.count == 0:
             occurrences.samples = sample
@@ -351,10 +363,14 @@ class DigestBuilder:
     def finish(self) -> LogDigest:
         """Close the last event and assemble the digest."""
         self._flush()
-        totals = self.totals
-        totals.level_counts = dict(self.levels.most_common())
-        totals.year_inferred = self.schema.year_inferred
-        totals.templates = len(self.templates)
+        running = self.totals
+        totals = LogTotals(
+            **asdict(running),
+            header_layout=self.schema.describe,
+            level_counts=dict(self.levels.most_common()),
+            year_inferred=self.schema.year_inferred,
+            templates=len(self.templates),
+        )
         if totals.first_timestamp and totals.last_timestamp:
             totals.span_seconds = (totals.last_timestamp - totals.first_timestamp).total_seconds()
         errors = self._errors()
@@ -382,7 +398,7 @@ class DigestBuilder:
                 last_line=occ.last_line,
                 first_timestamp=occ.first_ts,
                 last_timestamp=occ.last_ts,
-                sample=occ.samples,
+                sample=_samples(occ),
             )
             for key, (kind, template_id, occ) in self.signatures.items()
         ]
@@ -399,11 +415,15 @@ class DigestBuilder:
                 last_line=occ.last_line,
                 first_timestamp=occ.first_ts,
                 last_timestamp=occ.last_ts,
-                samples=occ.samples,
+                samples=_samples(occ),
             )
             for template_id, occ in self.templates.items()
         ]
         return sorted(stats, key=lambda item: -item.count)
+
+
+def _samples(occurrences: _Occurrences) -> list[SampleLine]:
+    return [SampleLine(line_number=number, text=text) for number, text in occurrences.samples]
 
 
 def _timeline(errors: list[ErrorSignature]) -> list[TimelineEntry]:

@@ -435,12 +435,30 @@ class HeaderSchema:
         if text is None or self.time_format is None:
             return None
         cache = self._time_cache
-        if text not in cache:
-            if len(cache) > 4096:
-                cache.clear()
-            match = self.time_format.regex.match(text)
-            cache[text] = self._dated(match) if match else None
-        return cache[text]
+        stamp = cache.get(text)
+        if stamp is not None:
+            return stamp
+        regex = self.time_format.regex
+        match = regex.match(text)
+        if match is None:
+            return None
+        fraction = match.group("f") if "f" in regex.groupindex else None
+        if not fraction:
+            stamp = self._dated(match)
+        else:  # cache the whole second: lines within one second then cost one regex match each
+            micros = timedelta(microseconds=_micros(fraction))
+            key = text[: match.start("f")] + text[match.end("f"):]
+            second = cache.get(key)
+            if second is None:
+                dated = self._dated(match)
+                second = dated - micros if dated is not None else None
+            cache[key] = second
+            stamp = second + micros if second is not None else None
+        if len(cache) > 4096:
+            cache.clear()
+        if not fraction:
+            cache[text] = stamp
+        return stamp
 
     def _dated(self, match: re.Match[str]) -> datetime | None:
         """The timestamp; without a year in the log, the latest year that does not put it after the

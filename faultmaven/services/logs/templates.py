@@ -37,6 +37,7 @@ _UNIT_PREFIXES = ("", "k", "K", "M", "G", "T", "Ki", "Mi", "Gi", "Ti")
 _UNITS = frozenset(f"{prefix}{unit}" for prefix in _UNIT_PREFIXES for unit in ("B", "b")) | {
     "ms", "us", "ns", "sec", "secs", "seconds", "msec", "%",
 }
+_UNIT_TOKENS = _UNITS | {unit + end for unit in _UNITS for end in (",", ";", ")", "),", ");")}
 _DIGIT = re.compile(r"\d")
 _CONSTANT = re.compile(r"[A-Z][A-Z_]+").fullmatch
 
@@ -64,7 +65,7 @@ class Masker:
                 limit = _CACHE_LIMIT if masked == token else _VARIABLE_CACHE_LIMIT
                 if len(cache) < limit:
                     cache[token] = masked
-            if out and out[-1] == WILDCARD and masked.rstrip(",;)") in _UNITS:
+            if masked in _UNIT_TOKENS and out and out[-1] == WILDCARD:
                 out[-1] = WILDCARD + masked[len(masked.rstrip(",;)")):]
                 continue
             out.append(masked)
