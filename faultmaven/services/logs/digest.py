@@ -129,7 +129,7 @@ class LogDigest(BaseModel):
     templates: list[TemplateStats] = Field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     """A logical event: one headed line plus its continuation lines (e.g. a stack trace)."""
 
@@ -164,7 +164,7 @@ class _Running:
     truncated_signatures: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Occurrences:
     count: int = 0
     first_line: int = 0

@@ -98,10 +98,19 @@ def normalize_level(token: str | None) -> str | None:
     """Map the many spellings of a level (`[notice]`, `WARN`, `E`, `SEVERE`) to six canonical ones."""
     if not token:
         return None
-    return _LEVEL_ALIASES.get(token.strip("[]:").upper())
+    level = _LEVEL_SPELLINGS.get(token)
+    if level is None:
+        level = _LEVEL_ALIASES.get(token.strip("[]:").upper())
+        if len(_LEVEL_SPELLINGS) < 256:
+            _LEVEL_SPELLINGS[token] = level
+    return level
 
 
-@dataclass(frozen=True)
+_LEVEL_SPELLINGS: dict[str, str | None] = {}
+"""Spellings already seen (a log uses a handful), so that a line costs one dict lookup."""
+
+
+@dataclass(slots=True)
 class Field:
     """One header candidate: its text, kind (T, L, B, N, D, C or W) and timestamp format if any."""
 
@@ -120,7 +129,7 @@ class Column:
     optional: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ParsedLine:
     """A line split into header fields and message body; `has_header` is False for continuation lines."""
 
