@@ -253,11 +253,16 @@ def logs_digest(
     """Print a compact digest of a log file: event templates, errors, bursts, time line."""
     from rich.progress import Progress
 
+    from faultmaven.services.evidence.text_reader import BinaryContentError
     from faultmaven.services.logs import digest_file, render_markdown
 
-    with Progress(transient=True) as progress:
-        task = progress.add_task(f"digesting {path.name}", total=path.stat().st_size)
-        digest = digest_file(path, progress=lambda done: progress.update(task, completed=done))
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"digesting {path.name}", total=path.stat().st_size)
+            digest = digest_file(path, progress=lambda done: progress.update(task, completed=done))
+    except BinaryContentError as error:
+        typer.echo(f"{path.name}: {error}", err=True)
+        raise typer.Exit(2) from error
     typer.echo(digest.model_dump_json(indent=2) if as_json else render_markdown(digest, max_chars=max_chars))
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-LOGHUB_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "loghub-2k"
+_CANDIDATES = [parent / "shared" / "data" / "loghub-2k" for parent in Path(__file__).resolve().parents]
+LOGHUB_DIR = next((path for path in _CANDIDATES if path.is_dir()), _CANDIDATES[3])
 DATASETS = ("HDFS", "Hadoop", "Spark", "Zookeeper", "BGL", "Linux", "Apache", "OpenSSH")
 
 requires_loghub = pytest.mark.skipif(

@@ -7,7 +7,19 @@ import tracemalloc
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from faultmaven.services.logs import digest_file, digest_lines, exception_signature, render_markdown
+import pytest
+from typer.testing import CliRunner
+
+from faultmaven.cli import app
+from faultmaven.services.evidence.text_reader import BinaryContentError
+from faultmaven.services.logs import (
+    DigestBuilder,
+    detect_header,
+    digest_file,
+    digest_lines,
+    exception_signature,
+    render_markdown,
+)
 
 START = datetime(2024, 5, 1, 12, 0, 0)
 
@@ -93,8 +105,8 @@ def test_burst_is_found_where_errors_spike() -> None:
     assert burst_start - timedelta(seconds=burst.window_seconds) <= burst.start <= burst_start
     assert burst.end <= burst_start + timedelta(seconds=300 + burst.window_seconds)
     assert burst.error_count >= 100
-    assert burst.top_templates == ["query timeout after <*> ms"]
-    assert digest.first_errors[0].signature == "query timeout after <*> ms"
+    assert burst.top_templates == ["query timeout after <*>"]
+    assert digest.first_errors[0].signature == "query timeout after <*>"
 
 
 def _write_large_log(path: Path, megabytes: int) -> None:
@@ -136,3 +148,65 @@ def test_render_markdown_respects_budget() -> None:
         assert text.startswith("# Log digest")
     full = render_markdown(digest, max_chars=8_000)
     assert "## Errors and exceptions" in full and "## Error bursts" in full
+
+
+SYSLOG_DECEMBER = [f"Dec 31 23:59:{second:02d} gate sshd[1{second}]: Accepted key" for second in range(5)]
+
+
+def test_yearless_syslog_is_never_dated_after_the_upload() -> None:
+    schema = detect_header(SYSLOG_DECEMBER, reference=datetime(2025, 1, 2, 8, 0, 0))
+    builder = DigestBuilder(schema)
+    for line in SYSLOG_DECEMBER:
+        builder.add_line(line)
+    digest = builder.finish()
+    assert digest.totals.first_timestamp == datetime(2024, 12, 31, 23, 59, 0)
+    assert digest.totals.year_inferred
+    assert "no year" in render_markdown(digest)
+
+
+def test_yearless_line_of_today_keeps_this_year() -> None:
+    schema = detect_header(["Mar  1 10:00:00 h app[1]: ok"] * 3, reference=datetime(2025, 3, 1, 12, 0))
+    assert schema.parse("Mar  1 10:00:00 h app[1]: ok").timestamp == datetime(2025, 3, 1, 10, 0)
+    assert schema.year_inferred
+
+
+def test_year_in_the_log_is_not_inferred() -> None:
+    digest = digest_lines(_lines(JAVA_LOG))
+    assert not digest.totals.year_inferred
+    assert "inferred" not in render_markdown(digest)
+
+
+def test_level_counts_agree_with_the_error_list() -> None:
+    lines = [
+        "Jun 14 15:16:01 combo sshd[19939]: authentication failure; rhost=10.0.0.1",
+        "Jun 14 15:16:02 combo sshd[19937]: check pass; user unknown",
+        "Jun 14 15:16:03 combo sshd[19937]: connection refused by peer",
+        "Jun 14 15:16:04 combo sshd[19937]: session opened for user root",
+    ]
+    digest = digest_lines(lines)
+    error_lines = sum(error.count for error in digest.errors)
+    counted = digest.totals.level_counts
+    assert error_lines == counted.get("ERROR", 0) + counted.get("CRITICAL", 0) == 2
+    assert "UNKNOWN" not in counted
+    assert sum(counted.values()) == digest.totals.events
+
+
+def test_stack_trace_counts_as_error_everywhere() -> None:
+    lines = ["2024-05-01 12:00:00,001 INFO worker: retrying", *_lines(PYTHON_LOG)[2:8]]
+    digest = digest_lines(lines)
+    assert digest.totals.level_counts.get("ERROR") == len(digest.errors) == 1
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "core.dump"
+    path.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 40)
+    with pytest.raises(BinaryContentError, match="binary"):
+        digest_file(path)
+
+
+def test_cli_digest_refuses_binary_with_a_message(tmp_path: Path) -> None:
+    path = tmp_path / "image.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(512))
+    result = CliRunner().invoke(app, ["logs", "digest", str(path)])
+    assert result.exit_code == 2
+    assert "binary" in result.output.lower() or "NUL" in result.output

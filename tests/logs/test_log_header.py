@@ -69,3 +69,55 @@ def test_no_header_means_whole_line_is_body() -> None:
     schema = detect_header([f"user {i} logged in" for i in range(10)])
     assert schema.columns == ()
     assert schema.parse("user 3 logged in").body == "user 3 logged in"
+
+
+@pytest.mark.parametrize(
+    ("line", "layout", "timestamp"),
+    [
+        ("2024-03-01T10:00:05.250Z INFO started", "iso8601", datetime(2024, 3, 1, 10, 0, 5, 250000)),
+        ("2024-03-01 10:00:05,123 INFO started", "iso8601", datetime(2024, 3, 1, 10, 0, 5, 123000)),
+        ("2024-03-01 10:00:05, Info started", "iso8601", datetime(2024, 3, 1, 10, 0, 5)),
+        ("2005-06-03-15.42.50.675872 INFO started", "dashed", datetime(2005, 6, 3, 15, 42, 50, 675872)),
+        ("2024/03/01 10:00:05 INFO started", "slashed", datetime(2024, 3, 1, 10, 0, 5)),
+        ("24/03/01 10:00:05 INFO started", "short_slashed", datetime(2024, 3, 1, 10, 0, 5)),
+        ("3/1/2024 10:00:05 INFO started", "us_slashed", datetime(2024, 3, 1, 10, 0, 5)),
+        ("01.03.2024 10:00:05 INFO started", "dotted", datetime(2024, 3, 1, 10, 0, 5)),
+        ("20240301-10:00:05:606 INFO started", "compact_dashed", datetime(2024, 3, 1, 10, 0, 5, 606000)),
+        ("[Fri Mar 01 10:00:05 2024] [error] started", "ctime", datetime(2024, 3, 1, 10, 0, 5)),
+        ("01/Mar/2024:10:00:05 +0100 INFO started", "common_log", datetime(2024, 3, 1, 9, 0, 5)),
+        ("Mar  1 10:00:05 host app[1]: started", "syslog", datetime(2024, 3, 1, 10, 0, 5)),
+        ("240301 100005 INFO started", "compact", datetime(2024, 3, 1, 10, 0, 5)),
+        ("03-01 10:00:05.811 INFO started", "month_day", datetime(2024, 3, 1, 10, 0, 5, 811000)),
+        ("[03.01 10:00:05] app.exe - started", "month_day", datetime(2024, 3, 1, 10, 0, 5)),
+        ("1709287205123 INFO started", "epoch_millis", datetime(2024, 3, 1, 10, 0, 5, 123000)),
+        ("1709287205 INFO started", "epoch", datetime(2024, 3, 1, 10, 0, 5)),
+        ("2024.03.01 INFO started", "date", datetime(2024, 3, 1)),
+        ("10:00:05 INFO started", "time", None),
+    ],
+)
+def test_each_timestamp_layout(line: str, layout: str, timestamp: datetime | None) -> None:
+    schema = detect_header([line] * 5, default_year=2024)
+    assert schema.time_format is not None and schema.time_format.name == layout, schema.describe
+    parsed = schema.parse(line)
+    assert parsed.body == "started"
+    if timestamp is not None:
+        assert parsed.timestamp == timestamp
+
+
+@pytest.mark.parametrize(
+    ("lines", "body"),
+    [
+        (["{i} node-{i} {epoch} state ok 1 Component changed"], "state ok 1 Component changed"),
+        (["api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:0{i}.008 2574{i} INFO nova.api [req-1] GET"],
+         "nova.api [req-1] GET"),
+        (["20171223-22:15:2{i}:606|Step_LSC|3000231{i}|onStandStepChanged 3579"], "onStandStepChanged 3579"),
+        (["[10.30 16:49:0{i}] chrome.exe - proxy.example.com:5070 open"], "proxy.example.com:5070 open"),
+        (["- 113156646{i} 2005.11.09 dn228 Nov 9 12:01:0{i} dn228/dn228 crond[291{i}]: session closed"],
+         "session closed"),
+        (["Jul  1 09:00:5{i} calvisitor-10 kernel[0]: ARPT: 620701.011328: wl0: wl_update"],
+         "ARPT: 620701.011328: wl0: wl_update"),
+    ],
+)
+def test_header_columns_found_from_statistics(lines: list[str], body: str) -> None:
+    sample = [lines[0].format(i=i, epoch=1077804742 + i) for i in range(10)]
+    assert detect_header(sample).parse(sample[0]).body == body

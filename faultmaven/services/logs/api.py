@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from array import array
 from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
@@ -11,8 +12,9 @@ from faultmaven.services.logs.digest import DigestBuilder, LogDigest
 from faultmaven.services.logs.header import HeaderSchema, detect_header
 from faultmaven.services.logs.templates import TemplateMiner
 
-HEADER_SAMPLE_LINES = 500
+HEADER_SAMPLE_LINES = 200
 PROGRESS_EVERY_BYTES = 1 << 20
+SNIFF_BYTES = 64 * 1024
 
 
 def sniff_header(lines: Iterable[str]) -> tuple[HeaderSchema, Iterator[str]]:
@@ -33,7 +35,7 @@ def parse_stream(lines: Iterable[str], miner: TemplateMiner | None = None) -> It
     schema, stream = sniff_header(lines)
     ids = array("I")
     for line in stream:
-        ids.append(miner.add(schema.parse(line).body).template_id)
+        ids.append(miner.add(schema.body(line)).template_id)
     texts = [template.text for template in miner.templates]
     for template_id in ids:
         yield texts[template_id]
@@ -49,9 +51,19 @@ def digest_lines(lines: Iterable[str], source: str | None = None) -> LogDigest:
 
 
 def digest_file(path: str | Path, progress: Callable[[int], None] | None = None) -> LogDigest:
-    """Digest a log file of any size in one streaming pass; `progress` receives bytes read so far."""
+    """Digest a log file of any size in one streaming pass; `progress` receives bytes read so far.
+
+    A binary file is refused (`BinaryContentError`, a ValueError with a message for the user) by the
+    check evidence uploads get, run on the file's first lines; it also picks the encoding.
+    """
+    from faultmaven.services.evidence.text_reader import inspect_text  # evidence imports this module
+
     path = Path(path)
-    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+    with path.open("rb") as raw:
+        head = raw.read(SNIFF_BYTES)
+    whole_lines = head[: head.rfind(b"\n") + 1] or head
+    encoding = inspect_text(io.BytesIO(whole_lines)).encoding
+    with path.open(encoding=encoding, errors="replace", newline="") as handle:
         schema, stream = sniff_header(handle)
         builder = DigestBuilder(schema, source=path.name)
         next_report = PROGRESS_EVERY_BYTES

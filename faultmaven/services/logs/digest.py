@@ -10,7 +10,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -112,6 +112,7 @@ class LogTotals(BaseModel):
     last_timestamp: datetime | None = None
     span_seconds: float | None = None
     level_counts: dict[str, int] = Field(default_factory=dict)
+    year_inferred: bool = False
     header_layout: str = ""
     templates: int = 0
     truncated_signatures: int = 0
@@ -128,7 +129,7 @@ class LogDigest(BaseModel):
     templates: list[TemplateStats] = Field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Event:
     """A logical event: one headed line plus its continuation lines (e.g. a stack trace)."""
 
@@ -152,6 +153,18 @@ class _Event:
 
 
 @dataclass
+class _Running:
+    """Whole-file counts while lines arrive (a plain object: a pydantic model is slow to update per line)."""
+
+    lines: int = 0
+    bytes: int = 0
+    events: int = 0
+    first_timestamp: datetime | None = None
+    last_timestamp: datetime | None = None
+    truncated_signatures: int = 0
+
+
+@dataclass(slots=True)
 class _Occurrences:
     count: int = 0
     first_line: int = 0
@@ -159,10 +172,11 @@ class _Occurrences:
     first_ts: datetime | None = None
     last_ts: datetime | None = None
     severity: int = -1
-    samples: list[SampleLine] = field(default_factory=list)
+    samples: list[tuple[int, str]] = field(default_factory=list)
+    """(line number, text) pairs, turned into `SampleLine`s only for the finished digest."""
 
     def add(
-        self, line_number: int, timestamp: datetime | None, severity: int, sample: list[SampleLine]
+        self, line_number: int, timestamp: datetime | None, severity: int, sample: list[tuple[int, str]]
     ) -> None:
         self.count += 1
         self.first_line = self.first_line or line_number
@@ -204,15 +218,18 @@ def _join_signature(kind: str, message: str | None, frame: str) -> str:
     return text + (f" @ {frame}" if frame else "")
 
 
-def infer_severity(level: str | None, body: str) -> int:
-    """Severity from the header level, else from wording (logs such as syslog carry no level)."""
+def infer_severity(level: str | None, body: str, trace: bool = False) -> int:
+    """The one severity of an event, used for level counts, template severity and the error list alike:
+    the header level, else the wording (logs such as syslog carry no level); a stack trace is an error."""
     if level is not None:
-        return LEVEL_SEVERITY[level]
-    if _ERROR_WORDS.search(body):
-        return ERROR_SEVERITY
-    if _WARNING_WORDS.search(body):
-        return LEVEL_SEVERITY["WARNING"]
-    return LEVEL_SEVERITY["INFO"]
+        severity = LEVEL_SEVERITY[level]
+    elif _ERROR_WORDS.search(body):
+        severity = ERROR_SEVERITY
+    elif _WARNING_WORDS.search(body):
+        severity = LEVEL_SEVERITY["WARNING"]
+    else:
+        severity = LEVEL_SEVERITY["INFO"]
+    return max(severity, ERROR_SEVERITY) if trace else severity
 
 
 _LEVEL_NAMES = {value: name for name, value in LEVEL_SEVERITY.items()}
@@ -269,7 +286,7 @@ class DigestBuilder:
         self.schema = schema
         self.miner = miner or TemplateMiner()
         self.source = source
-        self.totals = LogTotals(header_layout=schema.describe)
+        self.totals = _Running()
         self.levels: Counter[str] = Counter()
         self.templates: dict[int, _Occurrences] = {}
         self.signatures: dict[str, tuple[str, int, _Occurrences]] = {}
@@ -281,7 +298,7 @@ class DigestBuilder:
     def add_line(self, line: str) -> None:
         """Consume the next line; its UTF-8 size, line ending included if given, counts toward bytes."""
         self.totals.lines += 1
-        self.totals.bytes += len(line.encode("utf-8", "replace"))
+        self.totals.bytes += len(line) if line.isascii() else len(line.encode("utf-8", "replace"))
         line = line.rstrip("\r\n")
         parsed = self.schema.parse(line)
         if self._event is not None and self._is_continuation(parsed, line):
@@ -314,12 +331,10 @@ class DigestBuilder:
             self._last_timestamp = timestamp
             self.totals.first_timestamp = self.totals.first_timestamp or timestamp
             self.totals.last_timestamp = timestamp
-        severity = infer_severity(parsed.level, parsed.body)
         trace = event.has_trace
-        if trace:
-            severity = max(severity, ERROR_SEVERITY)
-        self.levels[parsed.level or "UNKNOWN"] += 1
-        sample = [SampleLine(line_number=event.line_number, text=event.raw[:SAMPLE_CHARS])]
+        severity = infer_severity(parsed.level, parsed.body, trace)
+        self.levels[_LEVEL_NAMES[severity]] += 1
+        sample = [(event.line_number, event.raw[:SAMPLE_CHARS])]
         occurrences = self.templates.setdefault(template_id, _Occurrences())
         occurrences.add(event.line_number, timestamp, severity, sample)
         if severity >= ERROR_SEVERITY:
@@ -339,8 +354,7 @@ class DigestBuilder:
             entry = (kind, template_id, _Occurrences())
             self.signatures[key] = entry
         lines = [event.raw, *event.continuation] if found else [event.raw]
-        sample = [SampleLine(line_number=event.line_number + index, text=text[:SAMPLE_CHARS])
-                  for index, text in enumerate(lines)]
+        sample = [(event.line_number + index, text[:SAMPLE_CHARS]) for index, text in enumerate(lines)]
         occurrences = entry[2]
         if occurrences.count == 0:
             occurrences.samples = sample
@@ -349,9 +363,14 @@ class DigestBuilder:
     def finish(self) -> LogDigest:
         """Close the last event and assemble the digest."""
         self._flush()
-        totals = self.totals
-        totals.level_counts = dict(self.levels.most_common())
-        totals.templates = len(self.templates)
+        running = self.totals
+        totals = LogTotals(
+            **asdict(running),
+            header_layout=self.schema.describe,
+            level_counts=dict(self.levels.most_common()),
+            year_inferred=self.schema.year_inferred,
+            templates=len(self.templates),
+        )
         if totals.first_timestamp and totals.last_timestamp:
             totals.span_seconds = (totals.last_timestamp - totals.first_timestamp).total_seconds()
         errors = self._errors()
@@ -379,7 +398,7 @@ class DigestBuilder:
                 last_line=occ.last_line,
                 first_timestamp=occ.first_ts,
                 last_timestamp=occ.last_ts,
-                sample=occ.samples,
+                sample=_samples(occ),
             )
             for key, (kind, template_id, occ) in self.signatures.items()
         ]
@@ -396,11 +415,15 @@ class DigestBuilder:
                 last_line=occ.last_line,
                 first_timestamp=occ.first_ts,
                 last_timestamp=occ.last_ts,
-                samples=occ.samples,
+                samples=_samples(occ),
             )
             for template_id, occ in self.templates.items()
         ]
         return sorted(stats, key=lambda item: -item.count)
+
+
+def _samples(occurrences: _Occurrences) -> list[SampleLine]:
+    return [SampleLine(line_number=number, text=text) for number, text in occurrences.samples]
 
 
 def _timeline(errors: list[ErrorSignature]) -> list[TimelineEntry]:

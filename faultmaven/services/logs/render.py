@@ -23,6 +23,8 @@ def _summary(digest: LogDigest) -> list[str]:
     totals = digest.totals
     levels = ", ".join(f"{name} {count:,}" for name, count in totals.level_counts.items())
     span = f"{_time(totals.first_timestamp)} → {_time(totals.last_timestamp)}"
+    if totals.year_inferred:
+        span += " (the log gives no year: inferred as the latest not after the upload)"
     return [
         f"# Log digest{f' of {digest.source}' if digest.source else ''}",
         f"- {totals.lines:,} lines, {totals.bytes / 1e6:.1f} MB, {totals.events:,} events, "

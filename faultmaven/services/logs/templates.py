@@ -12,27 +12,82 @@ from dataclasses import dataclass, field
 
 WILDCARD = "<*>"
 
-_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-_MASK = re.compile(
-    rf"""
-    (?:{_DAY}\s+)?{_MONTH}\s+\d{{1,2}}\s+\d{{2}}:\d{{2}}:\d{{2}}(?:\s+\d{{4}})?          # ctime
-    | \d{{4}}-\d{{2}}-\d{{2}}[T\s]\d{{2}}:\d{{2}}:\d{{2}}(?:[.,]\d+)?(?:Z|[+-]\d{{2}}:?\d{{2}})?    # ISO 8601
-    | [0-9a-fA-F]{{8}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{4}}-[0-9a-fA-F]{{12}}   # UUID
-    | (?<![\w.])\d{{1,3}}(?:\.\d{{1,3}}){{3}}(?![\w.])                                   # IPv4
-    | (?<![\w])0[xX][0-9a-fA-F]+                                                   # 0x hex
-    | (?<![\w])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{{6,}}(?![\w])             # hex id
-    | (?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*                                        # numbers, not ssh2
-    """,
-    re.VERBOSE,
-)
+_HEX = "[0-9a-fA-F]"
+_TLD_FIRST = "(?:com|org|net|edu|gov|io|de|uk|jp|cn)"
+SHAPES: dict[str, str] = {
+    "url": r"(?<![\w])[A-Za-z][\w+.-]*://[^\s\"'<>]+",
+    "uuid": rf"(?<![0-9A-Za-z]){_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}(?![\w-])",
+    "path": r"(?<![\w.:/])(?:/|[A-Za-z]:\\|~/)[\w.@%+~-]+(?:[/\\][\w.@%+~-]*)+",
+    "ipv6": rf"(?<![\w:.])(?=[0-9a-fA-F:]*[a-fA-F])(?:{_HEX}{{1,4}}:){{2,7}}{_HEX}{{1,4}}(?![\w:])"
+            rf"|(?<![\w:.]){_HEX}{{0,4}}(?::{_HEX}{{1,4}})*::(?:{_HEX}{{1,4}}:)*{_HEX}{{0,4}}(?![\w:])",
+    "ip": r"(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?![\w.])",
+    "host": rf"(?<![\w.-])(?!{_TLD_FIRST}\.)(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.){{2,}}"
+            r"[a-z]{2,3}(?![\w.-])",
+    "hex": r"(?<![\w])0[xX][0-9a-fA-F]+|(?<![\w])(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{6,}(?![\w])",
+    "number": r"(?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*(?:[kKMGT]i?B|[kKMG]b|ms|us|ns|[smhd])?(?![A-Za-z0-9])"
+              r"|(?<![A-Za-z0-9])[-+]?\d+(?:[.,:]\d+)*",
+}
+"""Variable shapes masked before grouping, in matching order (earlier shapes win on overlap)."""
+DEFAULT_SHAPES = tuple(SHAPES)
+_QUOTED = re.compile(r"\"[^\"\s]*\"|'[^'\s]*'")
+_MAYBE_VARIABLE = re.compile(r"[\d/\\:.]").search
+_CACHE_LIMIT = 20_000
+_VARIABLE_CACHE_LIMIT = 1_000
+_UNIT_PREFIXES = ("", "k", "K", "M", "G", "T", "Ki", "Mi", "Gi", "Ti")
+_UNITS = frozenset(f"{prefix}{unit}" for prefix in _UNIT_PREFIXES for unit in ("B", "b")) | {
+    "ms", "us", "ns", "sec", "secs", "seconds", "msec", "%",
+}
+_UNIT_TOKENS = _UNITS | {unit + end for unit in _UNITS for end in (",", ";", ")", "),", ");")}
 _DIGIT = re.compile(r"\d")
 _CONSTANT = re.compile(r"[A-Z][A-Z_]+").fullmatch
 
 
+class Masker:
+    """Masks variables token by token, remembering results: a log's constant vocabulary (up to
+    `_CACHE_LIMIT` tokens) and its first few thousand variable values, which repeat less."""
+
+    def __init__(self, shapes: tuple[str, ...] = DEFAULT_SHAPES, quoted: bool = False) -> None:
+        self.shapes = shapes
+        self.quoted = quoted
+        self._regex = re.compile("|".join(f"(?:{SHAPES[name]})" for name in shapes))
+        self._simple = re.compile("|".join(f"(?:{SHAPES[name]})" for name in shapes if name in _SIMPLE))
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, text: str) -> str:
+        if self.quoted and ('"' in text or "'" in text):
+            text = _QUOTED.sub(WILDCARD, text)
+        cache = self._tokens
+        out: list[str] = []
+        for token in text.split():
+            masked = cache.get(token)
+            if masked is None:
+                masked = self._mask_token(token)
+                limit = _CACHE_LIMIT if masked == token else _VARIABLE_CACHE_LIMIT
+                if len(cache) < limit:
+                    cache[token] = masked
+            if masked in _UNIT_TOKENS and out and out[-1] == WILDCARD:
+                out[-1] = WILDCARD + masked[len(masked.rstrip(",;)")):]
+                continue
+            out.append(masked)
+        return " ".join(out)
+
+
+    def _mask_token(self, token: str) -> str:
+        if token.isdigit():
+            return WILDCARD
+        if not _MAYBE_VARIABLE(token):
+            return token
+        rich = "/" in token or "\\" in token or ":" in token or token.count(".") > 1 or token.count("-") > 3
+        return (self._regex if rich else self._simple).sub(WILDCARD, token)
+
+
+_SIMPLE = ("hex", "number")
+_DEFAULT_MASKER = Masker()
+
+
 def mask_variables(text: str) -> str:
-    """Replace obvious variables with `<*>` so that they never split templates."""
-    return _MASK.sub(WILDCARD, text)
+    """Replace variables (numbers, hex, UUIDs, IPs, hosts, paths, URLs, sizes, dates) with `<*>`."""
+    return _DEFAULT_MASKER(text)
 
 
 def _is_variable(token: str) -> bool:
@@ -67,17 +122,21 @@ class TemplateMiner:
 
     def __init__(
         self,
-        similarity: float = 0.5,
+        similarity: float = 0.6,
         depth: int = 2,
         max_children: int = 100,
         max_templates: int = 20_000,
         cache_size: int = 50_000,
+        masker: Masker | None = None,
+        count_wildcards: bool = True,
     ) -> None:
         self.similarity = similarity
         self.depth = depth
         self.max_children = max_children
         self.max_templates = max_templates
         self.cache_size = cache_size
+        self.masker = masker or Masker()
+        self.count_wildcards = count_wildcards
         self.templates: list[Template] = []
         self._leaves: dict[tuple[str, ...], _Leaf] = {}
         self._children: dict[tuple[str, ...], set[str]] = {}
@@ -86,7 +145,7 @@ class TemplateMiner:
 
     def add(self, body: str) -> Template:
         """Mine one message body and return the template it now belongs to."""
-        masked = mask_variables(body)
+        masked = self.masker(body)
         cached = self._cache.get(masked)
         if cached is not None:
             cached.size += 1
@@ -130,7 +189,7 @@ class TemplateMiner:
     def _best(self, candidates: list[Template], tokens: list[str]) -> tuple[Template | None, float]:
         best, best_key = None, (-1.0, -1)
         for template in candidates:
-            key = _similarity(template.tokens, tokens)
+            key = _similarity(template.tokens, tokens, self.count_wildcards)
             if key > best_key:
                 best, best_key = template, key
         return best, best_key[0]
@@ -142,13 +201,19 @@ class TemplateMiner:
         return self._overflow
 
 
-def _similarity(template: list[str], tokens: list[str]) -> tuple[float, int]:
-    """Share of equal tokens, then the wildcard count as a tie-breaker (as in Drain)."""
+def _similarity(template: list[str], tokens: list[str], count_wildcards: bool) -> tuple[float, int]:
+    """Share of equal tokens, then the wildcard count as a tie-breaker (as in Drain).
+
+    With `count_wildcards` off, a template `<*>` never counts as equal (Drain's original rule), so two
+    lines must share constant words, not just variable positions, to be joined.
+    """
     if not tokens:
         return 1.0, 0
     equal = wildcards = 0
     for left, right in zip(template, tokens, strict=True):
-        if left == right:
+        if left == WILDCARD and not count_wildcards:
+            wildcards += 1
+        elif left == right:
             equal += 1
         elif left == WILDCARD:
             wildcards += 1
