@@ -29,12 +29,25 @@ line ends; lines of pure base64 (PEM bodies) are masked even when sanitizing lin
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from faultmaven.infrastructure.security.checksums import (
+    IBAN_LENGTHS,
+    is_brazil_cpf,
+    is_iban,
+    is_italian_fiscal_code,
+    is_spanish_dni,
+    is_uk_nino,
+    passes_luhn,
+    passes_verhoeff,
+)
 
 Span = tuple[int, int, str]
 """(start, end, kind) of one value to mask."""
@@ -177,7 +190,42 @@ _PREFIXED_TOKENS: tuple[tuple[str, str, str], ...] = (  # (kind, trigger, patter
     ("AZURE_KEY", "SharedAccessKey=", r"SharedAccessKey=(?P<value>[A-Za-z0-9+/=]{16,1024})"),
     ("AZURE_KEY", "sig=", r"sig=(?P<value>[A-Za-z0-9+/%=]{16,1024})"),
     ("API_TOKEN", "npm_", r"npm_[A-Za-z0-9]{36}"),
-    ("API_TOKEN", "hf_", r"hf_[A-Za-z0-9]{34}"),
+    ("API_TOKEN", "hf_", r"hf_[A-Za-z0-9]{30,64}"),
+    ("API_TOKEN", "api_org_", r"api_org_[A-Za-z0-9]{30,64}"),
+    ("API_TOKEN", "pypi-", r"pypi-[A-Za-z0-9_-]{50,1024}"),
+    ("API_TOKEN", "shp", r"shp(?:at|ca|pa|ss)_[A-Fa-f0-9]{32}"),
+    ("API_TOKEN", ".atlasv1.", r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,128}"),  # Terraform Cloud
+    ("API_TOKEN", "_v1_", r"do[opr]_v1_[a-f0-9]{64}"),  # DigitalOcean
+    ("API_TOKEN", "SG.", r"SG\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}"),  # SendGrid
+    ("API_TOKEN", "xkeysib-", r"xkeysib-[a-f0-9]{64}-[A-Za-z0-9]{16}"),  # Brevo
+    ("API_TOKEN", "NRAK-", r"NRAK-[A-Z0-9]{27}"),  # New Relic
+    ("API_TOKEN", "hv", r"hv[sbr]\.[A-Za-z0-9_-]{24,512}"),  # HashiCorp Vault
+    ("API_TOKEN", "dckr_pat_", r"dckr_pat_[A-Za-z0-9_-]{27,64}"),  # Docker Hub
+    ("API_TOKEN", "glsa_", r"glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}"),  # Grafana
+    ("API_TOKEN", "glc_", r"glc_[A-Za-z0-9+/]{32,400}={0,2}"),
+    ("API_TOKEN", "sntry", r"sntry[su]_[A-Za-z0-9+/=_-]{40,400}"),  # Sentry
+    ("API_TOKEN", "lin_api_", r"lin_api_[A-Za-z0-9]{40}"),  # Linear
+    ("API_TOKEN", "PMAK-", r"PMAK-[A-Fa-f0-9]{24}-[A-Fa-f0-9]{34}"),  # Postman
+    ("API_TOKEN", "ATATT", r"ATATT[A-Za-z0-9_=-]{100,400}"),  # Atlassian
+    ("API_TOKEN", "dapi", r"dapi[a-f0-9]{32}(?:-[0-9])?"),  # Databricks
+    ("API_TOKEN", "pscale_", r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.-]{32,64}"),  # PlanetScale
+    ("API_TOKEN", "rubygems_", r"rubygems_[a-f0-9]{48}"),
+    ("API_TOKEN", "sq0", r"sq0(?:atp|csp)-[A-Za-z0-9_-]{22,43}"),  # Square
+    ("API_TOKEN", "AGE-SECRET-KEY-1", r"AGE-SECRET-KEY-1[A-Z0-9]{58}"),
+    ("API_TOKEN", "figd_", r"figd_[A-Za-z0-9_-]{40}"),  # Figma
+    ("API_TOKEN", "bkua_", r"bkua_[a-f0-9]{40}"),  # Buildkite
+    ("API_TOKEN", "gsk_", r"gsk_[A-Za-z0-9]{48,56}"),  # Groq
+    ("API_TOKEN", "r8_", r"r8_[A-Za-z0-9]{37}"),  # Replicate
+    ("API_TOKEN", "AKCp", r"AKCp[A-Za-z0-9]{69}"),  # JFrog
+    ("API_TOKEN", "key-", r"key-[a-f0-9]{32}(?![a-f0-9])"),  # Mailgun
+    ("API_TOKEN", "-us", r"[a-f0-9]{32}-us[0-9]{1,2}(?![0-9])"),  # Mailchimp
+    ("API_TOKEN", "oy2", r"oy2[a-z0-9]{43}"),  # NuGet
+    ("API_TOKEN", "HRKU-", r"HRKU-[A-Za-z0-9_-]{60}"),  # Heroku
+    ("API_TOKEN", "dp.", r"dp\.(?:pt|st|sa|ct|scim|audit)\.[A-Za-z0-9]{40,44}"),  # Doppler
+    ("API_TOKEN", "pul-", r"pul-[a-f0-9]{40}"),  # Pulumi
+    ("AWS_ACCESS_KEY", "LTAI", r"LTAI[A-Za-z0-9]{12,20}"),  # Alibaba Cloud
+    ("AZURE_KEY", "Q~", r"[A-Za-z0-9_~.-]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}"),  # Entra ID client secret
+    ("BASE64_BLOB", "eyJ", r"eyJ[A-Za-z0-9+/_-]{36,16384}={0,2}"),  # base64 JSON (Docker, GCP, k8s configs)
 )
 
 
@@ -230,6 +278,7 @@ _STRONG_KEYWORDS = (
     r"pass(?:word|wd|phrase)",
     "secret",
     "credentials?",
+    "signature",
     r"api[_-]?keys?",
     r"access[_-]?keys?",
     r"private[_-]?keys?",
@@ -240,6 +289,19 @@ _STRONG_KEYWORDS = (
 _WEAK_KEYWORDS = frozenset({"pass", "pwd", "token", "auth"})
 """Secret-looking only as a whole key word (`auth_token`, `authToken`), not inside `bypass` or `author`."""
 
+_SUFFIX_KEYWORDS = frozenset({"pass", "token"})
+"""Weak keywords that also count at the very end of a run-together key (`identitytoken`, `SSHPASS`)."""
+_NOT_SECRET_SUFFIXED = frozenset({"bypass", "compass", "surpass", "trespass", "overpass", "underpass"})
+
+_SECRET_KEY_NAME = re.compile(
+    r"(?:^|[^a-z])(?:app(?:lication)?|signing|encryption|master|licen[cs]e|client|service|hmac|shared"
+    r"|ingest(?:ion)?|write|sdk|server|admin|root|deploy|webhook|integration|subscription|storage|dd"
+    r"|datadog)[_.-]?keys?$"
+)
+"""Keys named `<role>_key` that hold a secret (`DD_APP_KEY`, `signingKey`), unlike `cache_key`."""
+_SESSION_KEY_NAME = re.compile(r"(?:^|[^a-z])(?:[a-z]{0,3}sess(?:ion)?(?:[_-]?id)?|sid)$")
+"""Session cookie names: `session`, `sessionid`, `JSESSIONID`, `PHPSESSID`, `connect.sid`, `ci_session`."""
+
 _KEY_VALUE_KEYWORDS: tuple[tuple[str, str], ...] = (  # (trigger, keyword); `pass...` covers weak `pass`
     ("pass", r"pass(?:word|wd|phrase)?"),
     ("pwd", "pwd"),
@@ -247,10 +309,14 @@ _KEY_VALUE_KEYWORDS: tuple[tuple[str, str], ...] = (  # (trigger, keyword); `pas
     ("auth", "auth"),
     ("secret", "secret"),
     ("credential", "credentials?"),
+    ("signature", "signature"),
     ("api", r"api[_-]?keys?"),
     ("access", r"access[_-]?keys?"),
     ("private", r"private[_-]?keys?"),
     ("account", r"account[_-]?key"),
+    ("key", "keys?"),
+    ("sess", r"sess(?:ion)?(?:[_-]?id)?"),
+    ("sid", "sid"),
 )
 _QUOTED_OR_BARE_VALUE = (
     r"(?:\"(?P<dq>(?:[^\"\\\r\n]|\\.){1,2048})\"|'(?P<sq>(?:[^'\\\r\n]|\\.){1,2048})'"
@@ -281,11 +347,12 @@ _KEY_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,64}\Z")
 _KEY_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _NOT_SECRET_KEY_ENDINGS = frozenset(
     {
-        "at", "changed", "count", "created", "dir", "enabled", "endpoint", "env", "expiration", "expires",
-        "expiry", "field", "file", "format", "header", "hint", "label", "len", "length", "limit", "location",
-        "manager", "max", "method", "min", "mode", "name", "namespace", "path", "policy", "prompt",
-        "provider", "required", "reset", "rotation", "scheme", "size", "source", "store", "strategy", "time",
-        "ttl", "type", "updated", "uri", "url", "usage", "used", "valid", "var", "version",
+        "alg", "algorithm", "at", "changed", "count", "created", "dir", "enabled", "endpoint", "env",
+        "expiration", "expires", "expiry", "field", "file", "format", "header", "hint", "label", "len",
+        "length", "limit", "location", "manager", "max", "method", "min", "mode", "name", "namespace", "path",
+        "policy", "prompt", "provider", "required", "reset", "rotation", "scheme", "size", "source", "state",
+        "status", "store", "strategy", "time", "timeout", "ttl", "type", "updated", "uri", "url", "usage",
+        "used", "valid", "var", "verified", "version",
     }
 )  # fmt: skip
 _NOT_A_SECRET_VALUE = re.compile(
@@ -296,9 +363,19 @@ _SHORT_INTEGER = re.compile(r"[0-9]{1,7}")
 
 
 def _has_secret_keyword(key: str) -> bool:
-    """A strong keyword anywhere, or a weak one as a whole word (`auth-token`, not `author`)."""
+    """A strong keyword anywhere, or a weak one as a whole word (`auth-token`, not `author`) or at the end
+    of a run-together key (`storepass`, not `bypass`)."""
     words = [word.lower() for word in _KEY_WORDS.findall(key)]
-    return bool(_STRONG_KEYWORD.search(key.lower())) or any(word in _WEAK_KEYWORDS for word in words)
+    return (
+        bool(_STRONG_KEYWORD.search(key.lower()))
+        or any(word in _WEAK_KEYWORDS for word in words)
+        or _ends_with_suffix_keyword(key)
+    )
+
+
+def _ends_with_suffix_keyword(key: str) -> bool:
+    lowered = key.lower()
+    return lowered.endswith(tuple(_SUFFIX_KEYWORDS)) and not lowered.endswith(tuple(_NOT_SECRET_SUFFIXED))
 
 
 def _key_kind(key: str) -> str | None:
@@ -318,7 +395,16 @@ def _value_is_secret(kind: str, value: str) -> bool:
     """Skip values that carry no secret (`null`, `***`, `${DB_PASSWORD}`, `token_limit=100`)."""
     if _NOT_A_SECRET_VALUE.fullmatch(value):
         return False
+    if kind == "SESSION":
+        return _looks_like_session_id(value)
     return kind == "PASSWORD" or not _SHORT_INTEGER.fullmatch(value)
+
+
+def _looks_like_session_id(value: str) -> bool:
+    """Session cookies are long or mix digits in; `session=closed` and ZooKeeper's `0x14f0…` ids are not."""
+    if value[:2].lower() == "0x":
+        return False
+    return len(value) >= 16 or (len(value) >= 8 and any(char.isdigit() for char in value))
 
 
 def _is_word_boundary(before: str, after: str) -> bool:
@@ -340,11 +426,19 @@ def _key_value_kind(original: str, match: re.Match[str]) -> str | None:
     """The mask kind for the value of this `key<sep>value` match, or None when the key is not secret."""
     keyword_start, keyword_end = match.span("keyword")
     key_start = _KEY_PREFIX.search(original, max(0, keyword_start - 64), keyword_start).start()
-    if match["keyword"].lower() in _WEAK_KEYWORDS and not _is_whole_word(
-        original, key_start, keyword_start, keyword_end
+    key = original[key_start : match.end("rest")]
+    keyword = match["keyword"].lower()
+    if keyword in ("key", "keys"):
+        return "SECRET" if _SECRET_KEY_NAME.search(key.lower()) else None
+    if keyword == "sid" or keyword.startswith("sess"):
+        return "SESSION" if _SESSION_KEY_NAME.search(key.lower()) else None
+    if (
+        keyword in _WEAK_KEYWORDS
+        and not _is_whole_word(original, key_start, keyword_start, keyword_end)
+        and not (keyword_end == match.end("rest") and _ends_with_suffix_keyword(key))
     ):
         return None
-    return _key_kind(original[key_start : match.end("rest")])
+    return _key_kind(key)
 
 
 def _key_values(text: _Text) -> list[Span]:
@@ -382,6 +476,448 @@ def _keyed_values(trigger: str, pattern: _CaselessPattern) -> Finder:
         return spans
 
     return find
+
+
+# --- Secrets in URL query strings: tokens, presigned-URL signatures and credentials ---
+
+_QUERY_PARAM = re.compile(r"[?&](?P<key>[A-Za-z][A-Za-z0-9_.\[\]-]{0,63})=(?P<value>[^\s&#\"'<>]{1,4096})")
+_ENCODED_QUERY_PARAM = _CaselessPattern(
+    r"(?:%3f|%26)(?P<key>[a-z][a-z0-9_.-]{0,63})%3d(?P<value>(?:[^\s&#\"'<>%]|%(?!26)[0-9a-f]{2}){1,4096})"
+)
+_QUERY_SECRET_NAMES = frozenset(
+    {
+        "sig", "signature", "x-amz-signature", "x-amz-credential", "x-goog-signature", "x-goog-credential",
+        "awsaccesskeyid", "googleaccessid", "ossaccesskeyid", "code", "key", "apikey", "api-key", "jwt",
+        "hmac", "ticket", "session", "sessionid", "sid", "st", "otp", "pin", "passcode",
+    }
+)  # fmt: skip
+"""Query parameter names that carry a credential although no secret keyword is in them."""
+
+
+def _query_value_kind(key: str, value: str) -> str | None:
+    if key.lower() in _QUERY_SECRET_NAMES:
+        return "SECRET" if _looks_like_credential(value) else None
+    kind = _key_kind(key) if _has_secret_keyword(key) else None
+    return kind if kind is not None and _value_is_secret(kind, value) else None
+
+
+def _looks_like_credential(value: str) -> bool:
+    """A signature, code or key: long, or letters mixed with digits (`code=200`, `key=orders` are not)."""
+    if _NOT_A_SECRET_VALUE.fullmatch(value) or _SHORT_INTEGER.fullmatch(value):
+        return False
+    has_digit = any(char.isdigit() for char in value)
+    return len(value) >= 20 or (len(value) >= 8 and has_digit and any(char.isalpha() for char in value))
+
+
+def _query_params(text: _Text) -> list[Span]:
+    """`?X-Amz-Signature=…&token=…`, also percent-encoded (`%3Ftoken%3D…`) as access logs write them."""
+    original = text.original
+    spans: list[Span] = []
+    if "=" in original and ("?" in original or "&" in original):
+        for match in _QUERY_PARAM.finditer(original):
+            kind = _query_value_kind(match["key"], match["value"])
+            if kind is not None:
+                spans.append((*match.span("value"), kind))
+    if text.may_contain("%3d", caseless=True):
+        for match in _ENCODED_QUERY_PARAM.finditer(text):
+            start, end = match.span("value")
+            kind = _query_value_kind(original[slice(*match.span("key"))], original[start:end])
+            if kind is not None:
+                spans.append((start, end, kind))
+    return spans
+
+
+# --- Webhook URLs (Discord, Teams, Mattermost, Zapier, Rocket.Chat, ...): the path after /hooks/ is the key
+
+_WEBHOOK_PATH = _CaselessPattern(
+    r"/(?:webhooks?|hooks?|webhookb2|incomingwebhook)/(?P<value>[a-z0-9_@.+%=~/-]{8,512})"
+)
+_IN_URL = re.compile(r"://[^\s\"'<>]{0,512}\Z")
+
+
+def _webhook_urls(text: _Text) -> list[Span]:
+    if not text.may_contain("hook", caseless=True) or "://" not in text.original:
+        return []
+    original = text.original
+    spans: list[Span] = []
+    for match in _WEBHOOK_PATH.finditer(text):
+        start, end = match.span("value")
+        value = original[start:end]
+        if _IN_URL.search(original, max(0, match.start() - 512), match.start()) and _looks_like_credential(
+            value
+        ):
+            spans.append((start, end, "WEBHOOK_URL"))
+    return spans
+
+
+# --- Secrets named in prose: "API key 3f2a…", "the password is hunter2" ---
+
+_PROSE_SECRET = _CaselessPattern(
+    r"(?<![a-z0-9_-])(?P<key>(?:api|access|secret|auth|app|application|private|client|master|license"
+    r"|encryption|signing|bearer|session|refresh|personal access|service account|deploy|integration"
+    r"|ingest)[ _-]?(?:key|token|secret)s?|password|passphrase|passcode|passwd)"
+    r"(?P<filler>(?:[ \t]{1,4}(?:is|was|set to|changed to|now|value|=|:|-)){1,2}[ \t]{1,4}"
+    r"|[ \t]{0,4}[:=][ \t]{0,4}|[ \t]{1,4})"
+    r"[\"'`]?(?P<value>[a-z0-9+/_.~@#$%^*!-]{6,512}={0,2})"
+)
+_TRAILING_PUNCTUATION = ".,;:!?)'\"`"
+
+
+def _prose_secrets(text: _Text) -> list[Span]:
+    """After an explicit `is`/`:`/`=` any token with a digit or symbol; right after the phrase only a long
+    key-like token (`API key d41d8cd9…`), so `password reset for payments-v2` stays."""
+    if not (
+        text.may_contain("key", caseless=True)
+        or text.may_contain("pass", caseless=True)
+        or text.may_contain("token", caseless=True)
+        or text.may_contain("secret", caseless=True)
+    ):
+        return []
+    original = text.original
+    spans: list[Span] = []
+    for match in _PROSE_SECRET.finditer(text):
+        start, end = match.span("value")
+        while end > start and original[end - 1] in _TRAILING_PUNCTUATION:
+            end -= 1
+        value = original[start:end]
+        if _prose_value_is_secret(value, explicit=bool(match["filler"].strip())):
+            spans.append((start, end, "SECRET"))
+    return spans
+
+
+def _prose_value_is_secret(value: str, *, explicit: bool) -> bool:
+    if len(value) < 6 or _NOT_A_SECRET_VALUE.fullmatch(value):
+        return False
+    has_digit = any(char.isdigit() for char in value)
+    if explicit:
+        return has_digit or not value.isalpha() or (len(value) >= 12 and not value.islower())
+    return len(value) >= 16 and has_digit and (len(value) >= 20 or any(char.isalpha() for char in value))
+
+
+# --- Passwords on command lines ---
+
+_ARGUMENT_VALUE = r"(?:'(?P<sq>[^'\r\n]{1,256})'|\"(?P<dq>[^\"\r\n]{1,256})\"|(?P<bare>[^\s'\"]{1,256}))"
+_SAME_COMMAND = r"\b[^\n|;&<>]{0,400}?[ \t]"
+_COMMAND_PASSWORD_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (  # ((triggers), pattern)
+    (
+        ("mysql", "mariadb"),
+        r"(?i:mysql(?:dump|admin|import|check|pump|show|binlog|sh)?|mariadb(?:-?dump|-admin)?)"
+        + _SAME_COMMAND
+        + r"-p(?=[^\s-])",
+    ),
+    (("sshpass",), r"(?i:sshpass)[ \t]+(?:-[a-oq-zA-Z][ \t]*\S*[ \t]+){0,4}-p[ \t]*"),
+    (("redis-cli",), r"(?i:redis-cli)" + _SAME_COMMAND + r"-a[ \t]+"),
+    (("ldap",), r"(?i:ldap[a-z]{2,10})" + _SAME_COMMAND + r"-w[ \t]*"),
+    (("mongo",), r"(?i:mongo(?:sh|dump|restore|export|import|stat|top)?)" + _SAME_COMMAND + r"-p[ \t]+(?!-)"),
+    (("zip", "7z", "rar"), r"(?i:zip|unzip|7za?|7zz|rar|unrar)" + _SAME_COMMAND + r"(?:-P[ \t]+|-p(?=\S))"),
+    (
+        ("login",),
+        r"(?i:docker|podman|nerdctl|buildah|skopeo|helm[ \t]+registry)[ \t]+login"
+        + _SAME_COMMAND
+        + r"-p[ \t]+(?!-)",
+    ),
+    (("ipmitool",), r"(?i:ipmitool)" + _SAME_COMMAND + r"-P[ \t]+"),
+    (("sqlcmd", "bcp", "osql"), r"(?i:sqlcmd|bcp|osql)" + _SAME_COMMAND + r"-P[ \t]*"),
+    (("snmp",), r"(?i:snmp[a-z]{3,12})" + _SAME_COMMAND + r"-[cAX][ \t]*"),
+    (("pass:",), r"-pass(?:in|out)?[ \t]+pass:"),
+    (
+        ("pass",),
+        r"-(?<![\w-]-)(?:store|key|src|dest|new|src-|dest-)?(?:store)?pass(?:word)?[ \t]+(?!pass:|-)",
+    ),
+    (("--from-literal",), r"--from-literal[= ][\w.-]{1,253}="),
+    (
+        ("echo",),
+        r"(?i:echo)[ \t]+(?=[^|\n]{1,300}\|[ \t]*"
+        r"(?:sudo[ \t]+-S|chpasswd|passwd|[^\n|]{0,300}--password-stdin))",
+    ),
+    (
+        ("rabbitmqctl",),
+        r"(?i:rabbitmqctl)[ \t]+(?:add_user|change_password|authenticate_user)[ \t]+\S+[ \t]+",
+    ),
+    (
+        ("sqlplus", "exp", "imp", "rman"),
+        r"(?i:sqlplus|expdp|impdp|exp|imp|rman)(?:[ \t]+-[sSlL])*[ \t]+['\"]?"
+        r"[A-Za-z0-9_$#]{1,128}/(?=[^\s@/'\"])",
+    ),
+)
+_COMMAND_PASSWORDS = tuple(
+    (triggers, re.compile(pattern + _ARGUMENT_VALUE)) for triggers, pattern in _COMMAND_PASSWORD_FLAGS
+)
+_SQLPLUS_VALUE_END = re.compile(r"[@'\"]")
+_USER_PASSWORD_FLAG = re.compile(
+    r"-(?<![\w-]-)(?:u|U|-user|-proxy-user|-http-user)(?:[ \t]+|=)['\"]?[^\s:%'\"]{0,128}[:%]"
+    r"(?P<value>[^\s'\"]{1,256})"
+)
+_USER_PASSWORD_COMMAND = re.compile(
+    r"(?i)\b(?:curl|wget|https?|xh|smbclient|rpcclient|smbmap|svn)\b[^\n|;&]*\Z"
+)
+
+
+def _command_line_passwords(text: _Text) -> list[Span]:
+    """`mysqldump -pS3cret`, `sshpass -p …`, `curl -u user:pass`, `keytool -storepass …`, `openssl -passin
+    pass:…`: the flag says the next argument is a password, whatever it looks like."""
+    original = text.original
+    spans: list[Span] = []
+    for triggers, pattern in _COMMAND_PASSWORDS:
+        if not any(text.may_contain(trigger, caseless=True) for trigger in triggers):
+            continue
+        for match in pattern.finditer(original):
+            start, end = match.span(match.lastgroup or 0)
+            if "sqlplus" in triggers and (cut := _SQLPLUS_VALUE_END.search(original, start, end)):
+                end = cut.start()
+            if end > start and not _NOT_A_SECRET_VALUE.fullmatch(original[start:end]):
+                spans.append((start, end, "PASSWORD"))
+    if ":" in original or "%" in original:
+        spans.extend(
+            (*match.span("value"), "PASSWORD")
+            for match in _USER_PASSWORD_FLAG.finditer(original)
+            if _USER_PASSWORD_COMMAND.search(original, max(0, match.start() - 400), match.start())
+        )
+    return spans
+
+
+# --- .netrc entries ---
+
+_NETRC_ENTRY = _CaselessPattern(
+    r"(?<![\w-])(?:(?:machine[ \t\r\n]{1,8}\S{1,256}|default)(?:[ \t\r\n]{1,8}(?:login|account|port)"
+    r"[ \t\r\n]{1,8}\S{1,256}){0,3}|login[ \t]{1,8}\S{1,256})[ \t\r\n]{1,8}password[ \t\r\n]{1,8}"
+    r"(?P<value>\S{1,256})"
+)
+_NETRC_PASSWORD_LINE = _CaselessPattern(r"(?m)^[ \t]*password[ \t]{1,8}(?P<value>\S{1,256})[ \t]*\r?$")
+
+
+def _netrc_passwords(text: _Text) -> list[Span]:
+    """`machine host login bob password s3cret`, on one line or several; a lone `password X` line only
+    when X does not read as a word."""
+    if not text.may_contain("password", caseless=True):
+        return []
+    spans = [(*match.span("value"), "PASSWORD") for match in _NETRC_ENTRY.finditer(text)]
+    for match in _NETRC_PASSWORD_LINE.finditer(text):
+        value = text.original[slice(*match.span("value"))]
+        if not value.isalpha() or (not value.islower() and not value.istitle()):
+            spans.append((*match.span("value"), "PASSWORD"))
+    return spans
+
+
+# --- Kubernetes Secret manifests: every value under data/stringData ---
+
+_YAML_DATA_BLOCK = re.compile(
+    r"(?:^|\n)(?P<indent>[ \t]*)(?:- )?(?P<field>data|stringData):[ \t]*(?:#[^\n]*)?\r?\n"
+)
+_YAML_ENTRY = re.compile(r"(?P<key>[^\s:#][^:\n]{0,252}?):(?:[ \t]+(?P<value>.*?))?[ \t]*(?:#.*)?\Z")
+_YAML_KIND = re.compile(r"(?m)^[ \t]*(?:- )?kind:[ \t]*[\"']?(?P<kind>[A-Za-z]+)")
+_JSON_DATA_BLOCK = re.compile(r"\"(?:data|stringData)\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}\{")
+_JSON_ENTRY = re.compile(
+    r"[ \t\r\n]{0,64}\"(?:[^\"\\\n]|\\.){1,253}\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}"
+    r"\"(?P<value>(?:[^\"\\\n]|\\.){0,65536})\"[ \t\r\n]{0,64},?"
+)
+_JSON_KIND = re.compile(r"\"kind\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}\"(?P<kind>[A-Za-z]+)\"")
+_BASE64_VALUE = re.compile(r"[A-Za-z0-9+/]{2,}={0,2}")
+_BLOCK_SCALAR = re.compile(r"[|>][+-]?[0-9]?")
+_MAX_DATA_LINES = 2000
+
+
+def _data_mode(kinds: set[str]) -> str | None:
+    """Mask every value in a Secret, base64-looking ones when the kind is unknown or mixed, none otherwise."""
+    if "Secret" in kinds:
+        return "all" if len(kinds) == 1 else "base64"
+    return "base64" if not kinds else None
+
+
+def _looks_like_base64_secret(value: str) -> bool:
+    """Valid base64 that decodes to text (`YWRtaW4=`), or a long random-looking blob; not `/var/lib`."""
+    if len(value) < 4 or len(value) % 4 or not _BASE64_VALUE.fullmatch(value):
+        return False
+    try:
+        raw = base64.b64decode(value, validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return len(value) >= 24 and _looks_random_base64(value)
+    return decoded.isprintable() or all(char.isprintable() or char in "\r\n\t" for char in decoded)
+
+
+def _document_bounds(original: str, position: int) -> tuple[int, int]:
+    start = original.rfind("\n---", 0, position)
+    end = original.find("\n---", position)
+    return (0 if start < 0 else start), (len(original) if end < 0 else end)
+
+
+def _kubernetes_secrets(text: _Text) -> list[Span]:
+    original = text.original
+    spans: list[Span] = []
+    if "data:" in original or "Data:" in original:
+        for block in _YAML_DATA_BLOCK.finditer(original):
+            start, end = _document_bounds(original, block.start())
+            mode = _data_mode({kind["kind"] for kind in _YAML_KIND.finditer(original, start, end)})
+            if mode is not None:
+                spans.extend(
+                    _yaml_data_values(original, block, "all" if block["field"] == "stringData" else mode)
+                )
+    if '"data"' in original or '"stringData"' in original:
+        mode = _data_mode({kind["kind"] for kind in _JSON_KIND.finditer(original)})
+        for block in _JSON_DATA_BLOCK.finditer(original) if mode is not None else ():
+            pos = block.end()
+            while (entry := _JSON_ENTRY.match(original, pos)) is not None:
+                spans.extend(_data_value(entry.start("value"), entry["value"], mode))
+                pos = entry.end()
+    return spans
+
+
+def _yaml_data_values(original: str, block: re.Match[str], mode: str) -> list[Span]:
+    """The values of the entries indented under `data:`; block scalars (`key: |`) line by line, so no span
+    crosses a line end."""
+    spans: list[Span] = []
+    parent_indent = len(block["indent"]) + (2 if "- " in block[0] else 0)
+    pos, entry_indent, in_block_scalar = block.end(), 0, False
+    for _ in range(_MAX_DATA_LINES):
+        if pos >= len(original):
+            break
+        line_end = original.find("\n", pos)
+        line_end = len(original) if line_end < 0 else line_end
+        line = original[pos:line_end].rstrip("\r \t")
+        indent = len(line) - len(line.lstrip(" \t"))
+        start, pos = pos, line_end + 1
+        if indent == len(line):
+            continue
+        if indent <= parent_indent:
+            break
+        if in_block_scalar and indent > entry_indent:
+            spans.extend(_data_value(start + indent, line[indent:], mode))
+            continue
+        entry = _YAML_ENTRY.match(line, indent)
+        if entry is None:
+            continue
+        entry_indent, value = indent, entry["value"] or ""
+        in_block_scalar = bool(_BLOCK_SCALAR.fullmatch(value))
+        if value and not in_block_scalar:
+            value_start = start + entry.start("value")
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value_start, value = value_start + 1, value[1:-1]
+            spans.extend(_data_value(value_start, value, mode))
+    return spans
+
+
+def _data_value(start: int, value: str, mode: str) -> list[Span]:
+    if value and (mode == "all" or _looks_like_base64_secret(value)):
+        return [(start, start + len(value), "K8S_SECRET")]
+    return []
+
+
+# --- IBANs and national id numbers: structure plus check digits, or a naming context ---
+
+_UPPER_LED_ID = re.compile(
+    r"[A-Z](?<![A-Za-z0-9][A-Z])(?:"
+    r"(?P<iban>[A-Z][0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?)"
+    r"|(?P<nino>[A-Z][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D])"
+    r"|(?P<fiscal>[A-Z]{5}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])"
+    r"|(?P<nie>-?[0-9]{7}-?[A-Z])"
+    r")(?![A-Za-z0-9])"
+)
+_DNI = re.compile(r"[0-9](?<![\w.+-][0-9])[0-9]{7}-?[A-Z](?![A-Za-z0-9])")
+_CPF_TAIL = re.compile(r"\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9]|[.-][0-9])")
+_CPF_HEAD = re.compile(r"(?<![\w.-])[0-9]{3}\Z")
+_GROUPED_DIGITS_TAIL = re.compile(r"(?P<sep>[ -])[0-9]{3,4}(?P=sep)[0-9]{3,4}(?![0-9]|[ .-][0-9])")
+_GROUPED_DIGITS_HEAD = re.compile(r"(?<![\w.+-])(?<![0-9][ -])[0-9]{3,4}\Z")
+_NATIONAL_ID_CONTEXT = _CaselessPattern(
+    r"(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?|national[ _-]?(?:id|identity|insurance)"
+    r"(?:[ _-]?(?:number|no|card))?|ni[ _-]?number|nino|sin|bsn|personnummer|personal[ _-]?(?:id|identity"
+    r"|code|number)|aadhaa?r|pan|cpf|cnpj|pesel|dni|nie|nif|nir|insee|steuer[ _-]?id|tax[ _-]?(?:id|number)"
+    r"|tin|tfn|curp|nric|hetu|cpr|rrn|resident[ _-]?registration(?:[ _-]?number)?|passport(?:[ _-]?(?:number"
+    r"|no))?|id[ _-]?(?:number|card|no))(?![a-z])"
+    r"(?:[ \t]{0,4}(?:[:=#]|is|no\.?|number)){0,2}[ \t]{0,4}[\"']?"
+    r"(?P<value>[a-z0-9]{1,20}(?:[ .\-/][0-9][a-z0-9]{0,9}){0,4})(?![a-z0-9])"
+)
+_NATIONAL_ID_TRIGGERS = ("ssn", "social", "national", "ni", "sin", "bsn", "person", "aadha", "pan", "cpf",
+                         "cnpj", "pesel", "dni", "nie", "nif", "nir", "insee", "steuer", "tax", "tin", "tfn",
+                         "curp", "nric", "hetu", "cpr", "rrn", "resident", "passport", "id")  # fmt: skip
+
+
+def _upper_led_ids(text: _Text) -> list[Span]:
+    """IBANs (country length, mod 97), UK NI numbers, Italian fiscal codes and Spanish NIEs (check letter)."""
+    original = text.original
+    spans: list[Span] = []
+    for match in _UPPER_LED_ID.finditer(original):
+        group = match.lastgroup
+        if group == "iban":
+            span = _iban_span(original, match.start())
+            if span is not None:
+                spans.append(span)
+            continue
+        compact = match[0].replace(" ", "").replace("-", "")
+        valid = (
+            (group == "nino" and is_uk_nino(compact))
+            or (group == "fiscal" and is_italian_fiscal_code(compact))
+            or (group == "nie" and compact[0] in "XYZ" and is_spanish_dni(compact))
+        )
+        if valid:
+            spans.append((*match.span(), "NATIONAL_ID"))
+    return spans
+
+
+def _iban_span(original: str, start: int) -> Span | None:
+    """The IBAN at `start`, cut at its country's length (the regex may have swallowed a following word)."""
+    length = IBAN_LENGTHS.get(original[start : start + 2])
+    if length is None:
+        return None
+    compact, end = [], start
+    while end < len(original) and len(compact) < length:
+        char = original[end]
+        if char == " " and compact and original[end - 1] != " ":
+            end += 1
+            continue
+        if not (char.isascii() and char.isalnum()):
+            break
+        compact.append(char)
+        end += 1
+    if len(compact) != length or (end < len(original) and original[end].isalnum()):
+        return None
+    return (start, end, "IBAN") if is_iban("".join(compact)) else None
+
+
+def _digit_led_ids(text: _Text) -> list[Span]:
+    """Spanish DNIs (check letter), Brazilian CPFs (`123.456.789-09`), and Aadhaar (`2345 6789 0123`,
+    Verhoeff) and Canadian SIN (`046 454 286`, Luhn) numbers in their grouped forms."""
+    original = text.original
+    spans: list[Span] = [
+        (*match.span(), "NATIONAL_ID")
+        for match in _DNI.finditer(original)
+        if is_spanish_dni(match[0].replace("-", ""))
+    ]
+    if "." in original and "-" in original:
+        for tail in _CPF_TAIL.finditer(original):
+            head = _CPF_HEAD.search(original, max(0, tail.start() - 3), tail.start())
+            if head is not None and is_brazil_cpf((head[0] + tail[0]).replace(".", "").replace("-", "")):
+                spans.append((head.start(), tail.end(), "NATIONAL_ID"))
+    for tail in _GROUPED_DIGITS_TAIL.finditer(original):
+        head = _GROUPED_DIGITS_HEAD.search(original, max(0, tail.start() - 4), tail.start())
+        if head is not None and _is_grouped_national_id(head[0], tail[0]):
+            spans.append((head.start(), tail.end(), "NATIONAL_ID"))
+    return spans
+
+
+def _is_grouped_national_id(head: str, tail: str) -> bool:
+    groups = [head, *tail[1:].split(tail[0])]
+    digits = "".join(groups)
+    if [len(group) for group in groups] == [4, 4, 4]:
+        return digits[0] not in "01" and passes_verhoeff(digits)
+    if [len(group) for group in groups] == [3, 3, 3]:
+        return digits[0] not in "08" and passes_luhn(digits)
+    return False
+
+
+def _named_national_ids(text: _Text) -> list[Span]:
+    """Any id-shaped value with at least five digits right after a name such as `SSN`, `BSN`, `PESEL`,
+    `passport number` or `tax id`: formats differ by country, the naming does not."""
+    if not any(text.may_contain(trigger, caseless=True) for trigger in _NATIONAL_ID_TRIGGERS):
+        return []
+    spans: list[Span] = []
+    for match in _NATIONAL_ID_CONTEXT.finditer(text):
+        if match.start() and text.original[match.start() - 1].isalpha():
+            continue  # `ssn` inside a longer word
+        value = text.original[slice(*match.span("value"))]
+        if sum(char.isdigit() for char in value) >= 5 and not _NOT_A_SECRET_VALUE.fullmatch(value):
+            spans.append((*match.span("value"), "NATIONAL_ID"))
+    return spans
 
 
 # --- Email addresses ---
@@ -516,21 +1052,11 @@ def _ssns(text: _Text) -> list[Span]:
     return spans
 
 
-def _passes_luhn(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        digit = ord(char) - 48
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
-
-
 def _is_card_number(value: str) -> bool:
     """Network prefix, length and Luhn: ordinary 13-19 digit ids and epoch-millis timestamps fail."""
     digits = value.replace(" ", "").replace("-", "")
     network = _CARD_NETWORKS.match(digits)
-    return bool(network) and len(digits) in _CARD_LENGTHS[network.lastgroup or ""] and _passes_luhn(digits)
+    return bool(network) and len(digits) in _CARD_LENGTHS[network.lastgroup or ""] and passes_luhn(digits)
 
 
 # --- All finders, most specific first ---
@@ -542,14 +1068,23 @@ _FINDERS: tuple[Finder, ...] = (
     _RegexFinder("AUTH_TOKEN", "bearer", _BEARER_TOKEN, "value", _looks_like_token),
     _RegexFinder("COOKIE", "cookie", _COOKIE_HEADER, "value"),
     _url_passwords,
+    _query_params,
+    _webhook_urls,
+    _command_line_passwords,
+    _netrc_passwords,
+    _kubernetes_secrets,
     _key_values,
     _keyed_values("</", _XML_ELEMENT),
     _keyed_values("--", _CLI_FLAG),
+    _prose_secrets,
     _base64_lines,
     _emails,
     _ipv6_addresses,
     _ipv4_addresses,
     _ssns,
+    _upper_led_ids,
+    _digit_led_ids,
+    _named_national_ids,
     _RegexFinder("CREDIT_CARD", "", _CARD_NUMBER, 0, _is_card_number),
     _RegexFinder("LITERAL", "<", PLACEHOLDER_PATTERN),
 )
