@@ -92,6 +92,37 @@ class _CaselessPattern:
         return self.slow.finditer(text.original)
 
 
+def _anchored_matches(
+    text: _Text, anchors: tuple[str, ...], pattern: _CaselessPattern
+) -> list[re.Match[str]]:
+    """Matches of `pattern` starting at a lowercase `anchors` literal that does not continue a word.
+
+    Finding the anchors with `str.find` and only then trying the pattern there is many times faster than
+    letting the regex engine try an alternation at every position of a large chunk.
+    """
+    if text.folded is None:
+        return [match for match in pattern.slow.finditer(text.original) if _starts_word(text.original, match)]
+    folded, matches, seen = text.folded, [], set()
+    for anchor in anchors:
+        position = folded.find(anchor)
+        while position >= 0:
+            if position not in seen and (position == 0 or not _is_word_char(folded[position - 1])):
+                seen.add(position)
+                match = pattern.fast.match(folded, position)
+                if match is not None:
+                    matches.append(match)
+            position = folded.find(anchor, position + 1)
+    return matches
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char in "_-"
+
+
+def _starts_word(original: str, match: re.Match[str]) -> bool:
+    return match.start() == 0 or not _is_word_char(original[match.start() - 1])
+
+
 Finder = Callable[[_Text], list[Span]]
 
 
@@ -552,37 +583,58 @@ def _webhook_urls(text: _Text) -> list[Span]:
 
 # --- Secrets named in prose: "API key 3f2a…", "the password is hunter2" ---
 
-_PROSE_SECRET = _CaselessPattern(
-    r"(?<![a-z0-9_-])(?P<key>(?:api|access|secret|auth|app|application|private|client|master|license"
-    r"|encryption|signing|bearer|session|refresh|personal access|service account|deploy|integration"
-    r"|ingest)[ _-]?(?:key|token|secret)s?|password|passphrase|passcode|passwd)"
+_PROSE_KEY_WORD = re.compile(r"(?:keys?|tokens?|secrets?|pass(?:word|phrase|code|wd)s?)(?![a-z0-9_-])")
+_PROSE_QUALIFIER = re.compile(
+    r"(?<![a-z0-9_-])(?:api|access|secret|auth|app|application|private|client|master|license|encryption"
+    r"|signing|bearer|session|refresh|personal access|service account|deploy|integration|ingest)[ _-]?\Z"
+)
+_PROSE_VALUE = re.compile(
     r"(?P<filler>(?:[ \t]{1,4}(?:is|was|set to|changed to|now|value|=|:|-)){1,2}[ \t]{1,4}"
     r"|[ \t]{0,4}[:=][ \t]{0,4}|[ \t]{1,4})"
     r"[\"'`]?(?P<value>[a-z0-9+/_.~@#$%^*!-]{6,512}={0,2})"
 )
+_PROSE_ANCHORS = ("key", "token", "secret", "pass")
 _TRAILING_PUNCTUATION = ".,;:!?)'\"`"
 
 
 def _prose_secrets(text: _Text) -> list[Span]:
-    """After an explicit `is`/`:`/`=` any token with a digit or symbol; right after the phrase only a long
-    key-like token (`API key d41d8cd9…`), so `password reset for payments-v2` stays."""
-    if not (
-        text.may_contain("key", caseless=True)
-        or text.may_contain("pass", caseless=True)
-        or text.may_contain("token", caseless=True)
-        or text.may_contain("secret", caseless=True)
-    ):
+    """`API key 3f2a…`, `the password is hunter2`: found from the last word (`key`, `token`, `secret`,
+    `password`), with the qualifier (`API`, `access`, ...) checked just before it. After an explicit
+    `is`/`:`/`=` any token with a digit or symbol; right after the phrase only a long key-like token, so
+    `password reset for payments-v2` stays."""
+    folded = text.folded if text.folded is not None else text.original.lower()
+    if len(folded) != len(text.original):
         return []
     original = text.original
     spans: list[Span] = []
-    for match in _PROSE_SECRET.finditer(text):
-        start, end = match.span("value")
-        while end > start and original[end - 1] in _TRAILING_PUNCTUATION:
-            end -= 1
-        value = original[start:end]
-        if _prose_value_is_secret(value, explicit=bool(match["filler"].strip())):
-            spans.append((start, end, "SECRET"))
+    for anchor in _PROSE_ANCHORS:
+        position = folded.find(anchor)
+        while position >= 0:
+            span = _prose_secret_at(original, folded, position)
+            if span is not None:
+                spans.append(span)
+            position = folded.find(anchor, position + 1)
     return spans
+
+
+def _prose_secret_at(original: str, folded: str, position: int) -> Span | None:
+    word = _PROSE_KEY_WORD.match(folded, position)
+    if word is None:
+        return None
+    if folded.startswith("pass", position):
+        if position and _is_word_char(folded[position - 1]):
+            return None
+    elif not _PROSE_QUALIFIER.search(folded, max(0, position - 32), position):
+        return None
+    match = _PROSE_VALUE.match(folded, word.end())
+    if match is None:
+        return None
+    start, end = match.span("value")
+    while end > start and original[end - 1] in _TRAILING_PUNCTUATION:
+        end -= 1
+    if _prose_value_is_secret(original[start:end], explicit=bool(match["filler"].strip())):
+        return start, end, "SECRET"
+    return None
 
 
 def _prose_value_is_secret(value: str, *, explicit: bool) -> bool:
@@ -597,60 +649,41 @@ def _prose_value_is_secret(value: str, *, explicit: bool) -> bool:
 # --- Passwords on command lines ---
 
 _ARGUMENT_VALUE = r"(?:'(?P<sq>[^'\r\n]{1,256})'|\"(?P<dq>[^\"\r\n]{1,256})\"|(?P<bare>[^\s'\"]{1,256}))"
-_SAME_COMMAND = r"\b[^\n|;&<>]{0,400}?[ \t]"
-_COMMAND_PASSWORD_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (  # ((triggers), pattern)
-    (
-        ("mysql", "mariadb"),
-        r"(?i:mysql(?:dump|admin|import|check|pump|show|binlog|sh)?|mariadb(?:-?dump|-admin)?)"
-        + _SAME_COMMAND
-        + r"-p(?=[^\s-])",
-    ),
-    (("sshpass",), r"(?i:sshpass)[ \t]+(?:-[a-oq-zA-Z][ \t]*\S*[ \t]+){0,4}-p[ \t]*"),
-    (("redis-cli",), r"(?i:redis-cli)" + _SAME_COMMAND + r"-a[ \t]+"),
-    (("ldap",), r"(?i:ldap[a-z]{2,10})" + _SAME_COMMAND + r"-w[ \t]*"),
-    (("mongo",), r"(?i:mongo(?:sh|dump|restore|export|import|stat|top)?)" + _SAME_COMMAND + r"-p[ \t]+(?!-)"),
-    (("zip", "7z", "rar"), r"(?i:zip|unzip|7za?|7zz|rar|unrar)" + _SAME_COMMAND + r"(?:-P[ \t]+|-p(?=\S))"),
-    (
-        ("login",),
-        r"(?i:docker|podman|nerdctl|buildah|skopeo|helm[ \t]+registry)[ \t]+login"
-        + _SAME_COMMAND
-        + r"-p[ \t]+(?!-)",
-    ),
-    (("ipmitool",), r"(?i:ipmitool)" + _SAME_COMMAND + r"-P[ \t]+"),
-    (("sqlcmd", "bcp", "osql"), r"(?i:sqlcmd|bcp|osql)" + _SAME_COMMAND + r"-P[ \t]*"),
-    (("snmp",), r"(?i:snmp[a-z]{3,12})" + _SAME_COMMAND + r"-[cAX][ \t]*"),
-    (("pass:",), r"-pass(?:in|out)?[ \t]+pass:"),
-    (
-        ("pass",),
-        r"-(?<![\w-]-)(?:store|key|src|dest|new|src-|dest-)?(?:store)?pass(?:word)?[ \t]+(?!pass:|-)",
-    ),
-    (("--from-literal",), r"--from-literal[= ][\w.-]{1,253}="),
-    (
-        ("echo",),
-        r"(?i:echo)[ \t]+(?=[^|\n]{1,300}\|[ \t]*"
-        r"(?:sudo[ \t]+-S|chpasswd|passwd|[^\n|]{0,300}--password-stdin))",
-    ),
-    (
-        ("rabbitmqctl",),
-        r"(?i:rabbitmqctl)[ \t]+(?:add_user|change_password|authenticate_user)[ \t]+\S+[ \t]+",
-    ),
-    (
-        ("sqlplus", "exp", "imp", "rman"),
-        r"(?i:sqlplus|expdp|impdp|exp|imp|rman)(?:[ \t]+-[sSlL])*[ \t]+['\"]?"
-        r"[A-Za-z0-9_$#]{1,128}/(?=[^\s@/'\"])",
-    ),
-)
+_SAME_COMMAND = r"[\w-]{0,16}\b[^\n|;&<>]{0,400}?[ \t]"  # `mysql` also starts `mysqldump`
+_COMMAND_PASSWORD_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (  # ((command literals), flag pattern)
+    (("mysql", "mariadb"), _SAME_COMMAND + r"-p(?=[^\s-])"),  # attached only: `-p dbname` prompts
+    (("sshpass",), r"[ \t]+(?:-[a-oq-zA-Z][ \t]*\S*[ \t]+){0,4}-p[ \t]*"),
+    (("redis-cli",), _SAME_COMMAND + r"-a[ \t]+"),
+    (("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami", "ldappasswd", "ldapcompare"),
+     _SAME_COMMAND + r"-w[ \t]*"),
+    (("mongo",), _SAME_COMMAND + r"-p[ \t]+(?!-)"),
+    (("zip", "unzip", "7z", "rar", "unrar"), _SAME_COMMAND + r"(?:-P[ \t]+|-p(?=\S))"),
+    (("docker login", "podman login", "nerdctl login", "buildah login", "skopeo login", "registry login"),
+     _SAME_COMMAND + r"-p[ \t]+(?!-)"),
+    (("ipmitool", "sqlcmd", "bcp ", "osql"), _SAME_COMMAND + r"-P[ \t]*"),
+    (("snmpwalk", "snmpget", "snmpset", "snmpbulkwalk", "snmptrap"), _SAME_COMMAND + r"-[cAX][ \t]*"),
+    (("-pass",), r"(?:in|out)?[ \t]+pass:"),
+    (("-storepass", "-keypass", "-srcstorepass", "-deststorepass", "-srckeypass", "-destkeypass", "-password",
+      ), r"(?<=pass|word)[ \t]+(?!pass:|-)"),
+    (("--from-literal",), r"[= ][\w.-]{1,253}="),
+    (("echo ",), r"[ \t]*(?=[^|\n]{1,300}\|[ \t]*"
+                 r"(?:sudo[ \t]+-S|chpasswd|passwd|[^\n|]{0,300}--password-stdin))"),
+    (("rabbitmqctl",), r"[ \t]+(?:add_user|change_password|authenticate_user)[ \t]+\S+[ \t]+"),
+    (("sqlplus", "expdp", "impdp"), r"(?:[ \t]+-[sSlL])*[ \t]+['\"]?[A-Za-z0-9_$#]{1,128}/(?=[^\s@/'\"])"),
+)  # fmt: skip
+"""Each pattern starts with its literal, so the regex engine skips to it at `str.find` speed."""
 _COMMAND_PASSWORDS = tuple(
-    (triggers, re.compile(pattern + _ARGUMENT_VALUE)) for triggers, pattern in _COMMAND_PASSWORD_FLAGS
+    (command, re.compile(re.escape(command) + flag + _ARGUMENT_VALUE))
+    for commands, flag in _COMMAND_PASSWORD_FLAGS
+    for command in commands
 )
 _SQLPLUS_VALUE_END = re.compile(r"[@'\"]")
 _USER_PASSWORD_FLAG = re.compile(
     r"-(?<![\w-]-)(?:u|U|-user|-proxy-user|-http-user)(?:[ \t]+|=)['\"]?[^\s:%'\"]{0,128}[:%]"
     r"(?P<value>[^\s'\"]{1,256})"
 )
-_USER_PASSWORD_COMMAND = re.compile(
-    r"(?i)\b(?:curl|wget|https?|xh|smbclient|rpcclient|smbmap|svn)\b[^\n|;&]*\Z"
-)
+_USER_PASSWORD_COMMANDS = ("curl ", "wget ", "http ", "https ", "xh ", "smbclient ", "rpcclient ", "smbmap ",
+                           "svn ")  # fmt: skip
 
 
 def _command_line_passwords(text: _Text) -> list[Span]:
@@ -658,32 +691,39 @@ def _command_line_passwords(text: _Text) -> list[Span]:
     pass:…`: the flag says the next argument is a password, whatever it looks like."""
     original = text.original
     spans: list[Span] = []
-    for triggers, pattern in _COMMAND_PASSWORDS:
-        if not any(text.may_contain(trigger, caseless=True) for trigger in triggers):
+    for command, pattern in _COMMAND_PASSWORDS:
+        if command not in original:
             continue
         for match in pattern.finditer(original):
+            if match.start() and _is_word_char(original[match.start() - 1]):
+                continue
             start, end = match.span(match.lastgroup or 0)
-            if "sqlplus" in triggers and (cut := _SQLPLUS_VALUE_END.search(original, start, end)):
+            if command in ("sqlplus", "expdp", "impdp") and (
+                cut := _SQLPLUS_VALUE_END.search(original, start, end)
+            ):
                 end = cut.start()
             if end > start and not _NOT_A_SECRET_VALUE.fullmatch(original[start:end]):
                 spans.append((start, end, "PASSWORD"))
-    if ":" in original or "%" in original:
-        spans.extend(
-            (*match.span("value"), "PASSWORD")
-            for match in _USER_PASSWORD_FLAG.finditer(original)
-            if _USER_PASSWORD_COMMAND.search(original, max(0, match.start() - 400), match.start())
-        )
+    for command in _USER_PASSWORD_COMMANDS:
+        position = original.find(command)
+        while position >= 0:
+            line_end = original.find("\n", position)
+            line_end = len(original) if line_end < 0 else line_end
+            if not (position and _is_word_char(original[position - 1])):
+                flags = _USER_PASSWORD_FLAG.finditer(original, position, line_end)
+                spans.extend((*match.span("value"), "PASSWORD") for match in flags)
+            position = original.find(command, position + 1)
     return spans
 
 
 # --- .netrc entries ---
 
 _NETRC_ENTRY = _CaselessPattern(
-    r"(?<![\w-])(?:(?:machine[ \t\r\n]{1,8}\S{1,256}|default)(?:[ \t\r\n]{1,8}(?:login|account|port)"
+    r"(?:(?:machine[ \t\r\n]{1,8}\S{1,256}|default)(?:[ \t\r\n]{1,8}(?:login|account|port)"
     r"[ \t\r\n]{1,8}\S{1,256}){0,3}|login[ \t]{1,8}\S{1,256})[ \t\r\n]{1,8}password[ \t\r\n]{1,8}"
     r"(?P<value>\S{1,256})"
 )
-_NETRC_PASSWORD_LINE = _CaselessPattern(r"(?m)^[ \t]*password[ \t]{1,8}(?P<value>\S{1,256})[ \t]*\r?$")
+_NETRC_PASSWORD_LINE = _CaselessPattern(r"password[ \t]{1,8}(?P<value>\S{1,256})[ \t]*\r?(?:\n|\Z)")
 
 
 def _netrc_passwords(text: _Text) -> list[Span]:
@@ -691,21 +731,29 @@ def _netrc_passwords(text: _Text) -> list[Span]:
     when X does not read as a word."""
     if not text.may_contain("password", caseless=True):
         return []
-    spans = [(*match.span("value"), "PASSWORD") for match in _NETRC_ENTRY.finditer(text)]
-    for match in _NETRC_PASSWORD_LINE.finditer(text):
-        value = text.original[slice(*match.span("value"))]
-        if not value.isalpha() or (not value.islower() and not value.istitle()):
+    original = text.original
+    spans = [
+        (*match.span("value"), "PASSWORD")
+        for match in _anchored_matches(text, ("machine", "default", "login"), _NETRC_ENTRY)
+    ]
+    for match in _anchored_matches(text, ("password",), _NETRC_PASSWORD_LINE):
+        line_start = original.rfind("\n", 0, match.start()) + 1
+        value = original[slice(*match.span("value"))]
+        if original[line_start : match.start()].strip(" \t") == "" and (
+            not value.isalpha() or (not value.islower() and not value.istitle())
+        ):
             spans.append((*match.span("value"), "PASSWORD"))
     return spans
 
 
 # --- Kubernetes Secret manifests: every value under data/stringData ---
 
-_YAML_DATA_BLOCK = re.compile(
-    r"(?:^|\n)(?P<indent>[ \t]*)(?:- )?(?P<field>data|stringData):[ \t]*(?:#[^\n]*)?\r?\n"
+_YAML_DATA_HEADER = re.compile(
+    r"(?P<indent>[ \t]*)(?P<item>- )?(?P<field>data|stringData):[ \t]*(?:#[^\n]*)?\r?\n"
 )
 _YAML_ENTRY = re.compile(r"(?P<key>[^\s:#][^:\n]{0,252}?):(?:[ \t]+(?P<value>.*?))?[ \t]*(?:#.*)?\Z")
-_YAML_KIND = re.compile(r"(?m)^[ \t]*(?:- )?kind:[ \t]*[\"']?(?P<kind>[A-Za-z]+)")
+_YAML_KIND = re.compile(r"kind:[ \t]*[\"']?(?P<kind>[A-Za-z]+)")
+_KIND_WINDOW = 8192
 _JSON_DATA_BLOCK = re.compile(r"\"(?:data|stringData)\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}\{")
 _JSON_ENTRY = re.compile(
     r"[ \t\r\n]{0,64}\"(?:[^\"\\\n]|\\.){1,253}\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}"
@@ -736,23 +784,28 @@ def _looks_like_base64_secret(value: str) -> bool:
     return decoded.isprintable() or all(char.isprintable() or char in "\r\n\t" for char in decoded)
 
 
-def _document_bounds(original: str, position: int) -> tuple[int, int]:
-    start = original.rfind("\n---", 0, position)
-    end = original.find("\n---", position)
-    return (0 if start < 0 else start), (len(original) if end < 0 else end)
+def _yaml_kinds(original: str, position: int) -> set[str]:
+    """The `kind:` values of the YAML document around `position` (within a few KB: a log may hold many)."""
+    window_start, window_end = max(0, position - _KIND_WINDOW), min(len(original), position + _KIND_WINDOW)
+    start = original.rfind("\n---", window_start, position)
+    end = original.find("\n---", position, window_end)
+    start, end = (window_start if start < 0 else start), (window_end if end < 0 else end)
+    return {
+        match["kind"]
+        for match in _YAML_KIND.finditer(original, start, end)
+        if original[original.rfind("\n", 0, match.start()) + 1 : match.start()].strip(" \t-") == ""
+    }
 
 
 def _kubernetes_secrets(text: _Text) -> list[Span]:
     original = text.original
     spans: list[Span] = []
-    if "data:" in original or "Data:" in original:
-        for block in _YAML_DATA_BLOCK.finditer(original):
-            start, end = _document_bounds(original, block.start())
-            mode = _data_mode({kind["kind"] for kind in _YAML_KIND.finditer(original, start, end)})
-            if mode is not None:
-                spans.extend(
-                    _yaml_data_values(original, block, "all" if block["field"] == "stringData" else mode)
-                )
+    for header in _yaml_data_headers(original):
+        mode = _data_mode(_yaml_kinds(original, header.start()))
+        if mode is not None:
+            spans.extend(
+                _yaml_data_values(original, header, "all" if header["field"] == "stringData" else mode)
+            )
     if '"data"' in original or '"stringData"' in original:
         mode = _data_mode({kind["kind"] for kind in _JSON_KIND.finditer(original)})
         for block in _JSON_DATA_BLOCK.finditer(original) if mode is not None else ():
@@ -763,11 +816,22 @@ def _kubernetes_secrets(text: _Text) -> list[Span]:
     return spans
 
 
+def _yaml_data_headers(original: str) -> Iterator[re.Match[str]]:
+    """`data:` / `stringData:` lines with nothing after the colon, found from the literal `ata:`."""
+    position = original.find("ata:")
+    while position >= 0:
+        line_start = original.rfind("\n", 0, position) + 1
+        header = _YAML_DATA_HEADER.match(original, line_start)
+        if header is not None and header.end("field") == position + 3:
+            yield header
+        position = original.find("ata:", position + 4)
+
+
 def _yaml_data_values(original: str, block: re.Match[str], mode: str) -> list[Span]:
     """The values of the entries indented under `data:`; block scalars (`key: |`) line by line, so no span
     crosses a line end."""
     spans: list[Span] = []
-    parent_indent = len(block["indent"]) + (2 if "- " in block[0] else 0)
+    parent_indent = len(block["indent"]) + (2 if block["item"] else 0)
     pos, entry_indent, in_block_scalar = block.end(), 0, False
     for _ in range(_MAX_DATA_LINES):
         if pos >= len(original):
@@ -813,11 +877,6 @@ _UPPER_LED_ID = re.compile(
     r"|(?P<nie>-?[0-9]{7}-?[A-Z])"
     r")(?![A-Za-z0-9])"
 )
-_DNI = re.compile(r"[0-9](?<![\w.+-][0-9])[0-9]{7}-?[A-Z](?![A-Za-z0-9])")
-_CPF_TAIL = re.compile(r"\.[0-9]{3}\.[0-9]{3}-[0-9]{2}(?![0-9]|[.-][0-9])")
-_CPF_HEAD = re.compile(r"(?<![\w.-])[0-9]{3}\Z")
-_GROUPED_DIGITS_TAIL = re.compile(r"(?P<sep>[ -])[0-9]{3,4}(?P=sep)[0-9]{3,4}(?![0-9]|[ .-][0-9])")
-_GROUPED_DIGITS_HEAD = re.compile(r"(?<![\w.+-])(?<![0-9][ -])[0-9]{3,4}\Z")
 _NATIONAL_ID_CONTEXT = _CaselessPattern(
     r"(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?|national[ _-]?(?:id|identity|insurance)"
     r"(?:[ _-]?(?:number|no|card))?|ni[ _-]?number|nino|sin|bsn|personnummer|personal[ _-]?(?:id|identity"
@@ -827,9 +886,12 @@ _NATIONAL_ID_CONTEXT = _CaselessPattern(
     r"(?:[ \t]{0,4}(?:[:=#]|is|no\.?|number)){0,2}[ \t]{0,4}[\"']?"
     r"(?P<value>[a-z0-9]{1,20}(?:[ .\-/][0-9][a-z0-9]{0,9}){0,4})(?![a-z0-9])"
 )
-_NATIONAL_ID_TRIGGERS = ("ssn", "social", "national", "ni", "sin", "bsn", "person", "aadha", "pan", "cpf",
-                         "cnpj", "pesel", "dni", "nie", "nif", "nir", "insee", "steuer", "tax", "tin", "tfn",
-                         "curp", "nric", "hetu", "cpr", "rrn", "resident", "passport", "id")  # fmt: skip
+_NATIONAL_ID_ANCHORS = (
+    "ssn", "social", "national", "nino", "ni number", "ni_number", "ni-number", "sin", "bsn", "personnummer",
+    "personal", "aadha", "pan", "cpf", "cnpj", "pesel", "dni", "nie", "nif", "nir", "insee", "steuer", "tax",
+    "tin", "tfn", "curp", "nric", "hetu", "cpr", "rrn", "resident", "passport", "id number", "id_number",
+    "id-number", "id card", "id_card", "id-card", "id no",
+)  # fmt: skip
 
 
 def _upper_led_ids(text: _Text) -> list[Span]:
@@ -874,46 +936,11 @@ def _iban_span(original: str, start: int) -> Span | None:
     return (start, end, "IBAN") if is_iban("".join(compact)) else None
 
 
-def _digit_led_ids(text: _Text) -> list[Span]:
-    """Spanish DNIs (check letter), Brazilian CPFs (`123.456.789-09`), and Aadhaar (`2345 6789 0123`,
-    Verhoeff) and Canadian SIN (`046 454 286`, Luhn) numbers in their grouped forms."""
-    original = text.original
-    spans: list[Span] = [
-        (*match.span(), "NATIONAL_ID")
-        for match in _DNI.finditer(original)
-        if is_spanish_dni(match[0].replace("-", ""))
-    ]
-    if "." in original and "-" in original:
-        for tail in _CPF_TAIL.finditer(original):
-            head = _CPF_HEAD.search(original, max(0, tail.start() - 3), tail.start())
-            if head is not None and is_brazil_cpf((head[0] + tail[0]).replace(".", "").replace("-", "")):
-                spans.append((head.start(), tail.end(), "NATIONAL_ID"))
-    for tail in _GROUPED_DIGITS_TAIL.finditer(original):
-        head = _GROUPED_DIGITS_HEAD.search(original, max(0, tail.start() - 4), tail.start())
-        if head is not None and _is_grouped_national_id(head[0], tail[0]):
-            spans.append((head.start(), tail.end(), "NATIONAL_ID"))
-    return spans
-
-
-def _is_grouped_national_id(head: str, tail: str) -> bool:
-    groups = [head, *tail[1:].split(tail[0])]
-    digits = "".join(groups)
-    if [len(group) for group in groups] == [4, 4, 4]:
-        return digits[0] not in "01" and passes_verhoeff(digits)
-    if [len(group) for group in groups] == [3, 3, 3]:
-        return digits[0] not in "08" and passes_luhn(digits)
-    return False
-
-
 def _named_national_ids(text: _Text) -> list[Span]:
     """Any id-shaped value with at least five digits right after a name such as `SSN`, `BSN`, `PESEL`,
     `passport number` or `tax id`: formats differ by country, the naming does not."""
-    if not any(text.may_contain(trigger, caseless=True) for trigger in _NATIONAL_ID_TRIGGERS):
-        return []
     spans: list[Span] = []
-    for match in _NATIONAL_ID_CONTEXT.finditer(text):
-        if match.start() and text.original[match.start() - 1].isalpha():
-            continue  # `ssn` inside a longer word
+    for match in _anchored_matches(text, _NATIONAL_ID_ANCHORS, _NATIONAL_ID_CONTEXT):
         value = text.original[slice(*match.span("value"))]
         if sum(char.isdigit() for char in value) >= 5 and not _NOT_A_SECRET_VALUE.fullmatch(value):
             spans.append((*match.span("value"), "NATIONAL_ID"))
@@ -1003,11 +1030,26 @@ _IPV4_FIRST_OCTET = re.compile(r"(?<![\w.])[0-9]{1,3}\Z")
 _UNMASKED_FIRST_OCTETS = frozenset({0, 127, 255})
 _SSN_TAIL = re.compile(r"-[0-9]{2}-[0-9]{4}(?!\w|-[0-9])")
 _SSN_AREA = re.compile(r"(?<![\w.+-])[0-8][0-9]{2}\Z")
-_CARD_NUMBER = re.compile(
-    r"[2-6](?<![\w.+-][2-6])(?:[0-9]{12,18}"
+_DIGIT_LED_ID = re.compile(
+    r"[0-9](?<![\w.+-][0-9])(?:"
+    r"(?P<card>(?<=[2-6])(?:[0-9]{12,18}"
     r"|[0-9]{3}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
-    r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5})(?!\w|[.-][0-9])"
+    r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5}))"
+    r"|(?P<aadhaar>(?<=[2-9])[0-9]{3} [0-9]{4} [0-9]{4}(?![ -]?[0-9]))"
+    r"|(?P<sin>(?<=[1-79])[0-9]{2}(?P<sin_sep>[ -])[0-9]{3}(?P=sin_sep)[0-9]{3}(?![ -]?[0-9]))"
+    r"|(?P<cpf>[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})"
+    r"|(?P<dni>[0-9]{7}-?[A-Z])"
+    r")(?!\w|[.-][0-9])"
 )
+"""One digit-led scan for card numbers, Aadhaar (`2345 6789 0123`), Canadian SIN (`046 454 286`), Brazilian
+CPF (`123.456.789-09`) and Spanish DNI (`12345678Z`) numbers; each is kept only when its check digits hold."""
+_DIGIT_ID_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "card": ("CREDIT_CARD", lambda value: _is_card_number(value)),
+    "aadhaar": ("NATIONAL_ID", lambda value: passes_verhoeff(value.replace(" ", ""))),
+    "sin": ("NATIONAL_ID", lambda value: passes_luhn(value.replace(" ", "").replace("-", ""))),
+    "cpf": ("NATIONAL_ID", lambda value: is_brazil_cpf(value.replace(".", "").replace("-", ""))),
+    "dni": ("NATIONAL_ID", lambda value: is_spanish_dni(value.replace("-", ""))),
+}
 _CARD_NETWORKS = re.compile(
     r"(?P<visa>4)|(?P<amex>3[47])|(?P<mastercard>5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720))"
     r"|(?P<discover>6(?:011|4[4-9]|5|2))|(?P<jcb>35)|(?P<diners>3(?:0[0-5]|[689]))"
@@ -1052,6 +1094,15 @@ def _ssns(text: _Text) -> list[Span]:
     return spans
 
 
+def _digit_led_ids(text: _Text) -> list[Span]:
+    spans: list[Span] = []
+    for match in _DIGIT_LED_ID.finditer(text.original):
+        kind, check = _DIGIT_ID_CHECKS[match.lastgroup or "card"]
+        if check(match[0]):
+            spans.append((*match.span(), kind))
+    return spans
+
+
 def _is_card_number(value: str) -> bool:
     """Network prefix, length and Luhn: ordinary 13-19 digit ids and epoch-millis timestamps fail."""
     digits = value.replace(" ", "").replace("-", "")
@@ -1083,9 +1134,8 @@ _FINDERS: tuple[Finder, ...] = (
     _ipv4_addresses,
     _ssns,
     _upper_led_ids,
-    _digit_led_ids,
     _named_national_ids,
-    _RegexFinder("CREDIT_CARD", "", _CARD_NUMBER, 0, _is_card_number),
+    _digit_led_ids,
     _RegexFinder("LITERAL", "<", PLACEHOLDER_PATTERN),
 )
 
