@@ -884,7 +884,7 @@ _NATIONAL_ID_CONTEXT = _CaselessPattern(
     r"|tin|tfn|curp|nric|hetu|cpr|rrn|resident[ _-]?registration(?:[ _-]?number)?|passport(?:[ _-]?(?:number"
     r"|no))?|id[ _-]?(?:number|card|no))(?![a-z])"
     r"(?:[ \t]{0,4}(?:[:=#]|is|no\.?|number)){0,2}[ \t]{0,4}[\"']?"
-    r"(?P<value>[a-z0-9]{1,20}(?:[ .\-/][0-9][a-z0-9]{0,9}){0,4})(?![a-z0-9])"
+    r"(?P<value>(?=[a-z]{0,3}[0-9])[a-z0-9]{1,20}(?:[ .\-/][0-9][a-z0-9]{0,9}){0,4})(?![a-z0-9])"
 )
 _NATIONAL_ID_ANCHORS = (
     "ssn", "social", "national", "nino", "ni number", "ni_number", "ni-number", "sin", "bsn", "personnummer",
@@ -1035,8 +1035,8 @@ _DIGIT_LED_ID = re.compile(
     r"(?P<card>(?<=[2-6])(?:[0-9]{12,18}"
     r"|[0-9]{3}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
     r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5}))"
-    r"|(?P<aadhaar>(?<=[2-9])[0-9]{3} [0-9]{4} [0-9]{4}(?![ -]?[0-9]))"
-    r"|(?P<sin>(?<=[1-79])[0-9]{2}(?P<sin_sep>[ -])[0-9]{3}(?P=sin_sep)[0-9]{3}(?![ -]?[0-9]))"
+    r"|(?P<aadhaar>(?<=[2-9])[0-9]{3} [0-9]{4} [0-9]{4}(?![ -][0-9]{4}))"
+    r"|(?P<sin>(?<=[1-79])[0-9]{2}(?P<sin_sep>[ -])[0-9]{3}(?P=sin_sep)[0-9]{3}(?![ -][0-9]{3}))"
     r"|(?P<cpf>[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})"
     r"|(?P<dni>[0-9]{7}-?[A-Z])"
     r")(?!\w|[.-][0-9])"
