@@ -60,9 +60,9 @@ SECRET_LINES = (
     "-----BEGIN RSA PRIVATE KEY-----\n{pem_body}\n-----END RSA PRIVATE KEY-----",
     "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-{n5}\ntype: Opaque\ndata:\n  username: YWRtaW4=\n"
     "  connection: {k8s_b64}",
-    "{ip} - - [10/Oct/2024:13:55:{ss} -0700] \"GET /download?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+    '{ip} - - [10/Oct/2024:13:55:{ss} -0700] "GET /download?X-Amz-Algorithm=AWS4-HMAC-SHA256'
     "&X-Amz-Credential={aws_id}%2F20241010%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={hex64} "
-    "HTTP/1.1\" 200 {n5}",
+    'HTTP/1.1" 200 {n5}',
     "+ mysqldump -u root -p{password} --single-transaction orders > /backup/orders-{n6}.sql",
     '2024-10-10T13:55:{ss}Z level=info msg="datadog agent started" API key {hex32} site=datadoghq.eu',
     "2024-10-10T13:55:{ss}Z level=debug msg=upload iban={iban} amount=42.00",

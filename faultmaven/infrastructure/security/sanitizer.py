@@ -33,6 +33,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import string
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -525,9 +526,15 @@ _QUERY_SECRET_NAMES = frozenset(
 """Query parameter names that carry a credential although no secret keyword is in them."""
 
 
+_KEYWORD_HINT = re.compile(r"pass|pwd|token|auth|secret|credential|signature|api|access|private|account|key")
+
+
 def _query_value_kind(key: str, value: str) -> str | None:
-    if key.lower() in _QUERY_SECRET_NAMES:
+    lowered = key.lower()
+    if lowered in _QUERY_SECRET_NAMES:
         return "SECRET" if _looks_like_credential(value) else None
+    if not _KEYWORD_HINT.search(lowered):
+        return None
     kind = _key_kind(key) if _has_secret_keyword(key) else None
     return kind if kind is not None and _value_is_secret(kind, value) else None
 
@@ -654,17 +661,14 @@ _COMMAND_PASSWORD_FLAGS: tuple[tuple[tuple[str, ...], str], ...] = (  # ((comman
     (("mysql", "mariadb"), _SAME_COMMAND + r"-p(?=[^\s-])"),  # attached only: `-p dbname` prompts
     (("sshpass",), r"[ \t]+(?:-[a-oq-zA-Z][ \t]*\S*[ \t]+){0,4}-p[ \t]*"),
     (("redis-cli",), _SAME_COMMAND + r"-a[ \t]+"),
-    (("ldapsearch", "ldapadd", "ldapmodify", "ldapdelete", "ldapwhoami", "ldappasswd", "ldapcompare"),
-     _SAME_COMMAND + r"-w[ \t]*"),
+    (("ldap",), _SAME_COMMAND + r"-w[ \t]*"),  # ldapsearch, ldapmodify, ...
     (("mongo",), _SAME_COMMAND + r"-p[ \t]+(?!-)"),
     (("zip", "unzip", "7z", "rar", "unrar"), _SAME_COMMAND + r"(?:-P[ \t]+|-p(?=\S))"),
-    (("docker login", "podman login", "nerdctl login", "buildah login", "skopeo login", "registry login"),
-     _SAME_COMMAND + r"-p[ \t]+(?!-)"),
+    (("login",), _SAME_COMMAND + r"-p[ \t]+(?!-)"),  # after a container tool, see _COMMAND_BEFORE
     (("ipmitool", "sqlcmd", "bcp ", "osql"), _SAME_COMMAND + r"-P[ \t]*"),
-    (("snmpwalk", "snmpget", "snmpset", "snmpbulkwalk", "snmptrap"), _SAME_COMMAND + r"-[cAX][ \t]*"),
+    (("snmp",), _SAME_COMMAND + r"-[cAX][ \t]*"),  # snmpwalk, snmpget, ...
     (("-pass",), r"(?:in|out)?[ \t]+pass:"),
-    (("-storepass", "-keypass", "-srcstorepass", "-deststorepass", "-srckeypass", "-destkeypass", "-password",
-      ), r"(?<=pass|word)[ \t]+(?!pass:|-)"),
+    (("storepass", "keypass", "-password"), r"[ \t]+(?!pass:|-)"),  # keytool -srcstorepass, -keypass, ...
     (("--from-literal",), r"[= ][\w.-]{1,253}="),
     (("echo ",), r"[ \t]*(?=[^|\n]{1,300}\|[ \t]*"
                  r"(?:sudo[ \t]+-S|chpasswd|passwd|[^\n|]{0,300}--password-stdin))"),
@@ -678,6 +682,9 @@ _COMMAND_PASSWORDS = tuple(
     for command in commands
 )
 _SQLPLUS_VALUE_END = re.compile(r"[@'\"]")
+_GLUED_COMMANDS = frozenset({"storepass", "keypass"})
+"""Literals that may continue a word (`-srcstorepass`); the others must start one."""
+_COMMAND_BEFORE = {"login": re.compile(r"(?:docker|podman|nerdctl|buildah|skopeo|registry)[ \t]+\Z")}
 _USER_PASSWORD_FLAG = re.compile(
     r"-(?<![\w-]-)(?:u|U|-user|-proxy-user|-http-user)(?:[ \t]+|=)['\"]?[^\s:%'\"]{0,128}[:%]"
     r"(?P<value>[^\s'\"]{1,256})"
@@ -695,7 +702,11 @@ def _command_line_passwords(text: _Text) -> list[Span]:
         if command not in original:
             continue
         for match in pattern.finditer(original):
-            if match.start() and _is_word_char(original[match.start() - 1]):
+            start = match.start()
+            if start and command not in _GLUED_COMMANDS and _is_word_char(original[start - 1]):
+                continue
+            before = _COMMAND_BEFORE.get(command)
+            if before is not None and not before.search(original, max(0, start - 32), start):
                 continue
             start, end = match.span(match.lastgroup or 0)
             if command in ("sqlplus", "expdp", "impdp") and (
@@ -869,14 +880,6 @@ def _data_value(start: int, value: str, mode: str) -> list[Span]:
 
 # --- IBANs and national id numbers: structure plus check digits, or a naming context ---
 
-_UPPER_LED_ID = re.compile(
-    r"[A-Z](?<![A-Za-z0-9][A-Z])(?:"
-    r"(?P<iban>[A-Z][0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?)"
-    r"|(?P<nino>[A-Z][ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[0-9]{2}[ ]?[A-D])"
-    r"|(?P<fiscal>[A-Z]{5}[0-9LMNP-V]{2}[A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])"
-    r"|(?P<nie>-?[0-9]{7}-?[A-Z])"
-    r")(?![A-Za-z0-9])"
-)
 _NATIONAL_ID_CONTEXT = _CaselessPattern(
     r"(?:ssn|social[ _-]?security(?:[ _-]?(?:number|no))?|national[ _-]?(?:id|identity|insurance)"
     r"(?:[ _-]?(?:number|no|card))?|ni[ _-]?number|nino|sin|bsn|personnummer|personal[ _-]?(?:id|identity"
@@ -887,33 +890,10 @@ _NATIONAL_ID_CONTEXT = _CaselessPattern(
     r"(?P<value>(?=[a-z]{0,3}[0-9])[a-z0-9]{1,20}(?:[ .\-/][0-9][a-z0-9]{0,9}){0,4})(?![a-z0-9])"
 )
 _NATIONAL_ID_ANCHORS = (
-    "ssn", "social", "national", "nino", "ni number", "ni_number", "ni-number", "sin", "bsn", "personnummer",
-    "personal", "aadha", "pan", "cpf", "cnpj", "pesel", "dni", "nie", "nif", "nir", "insee", "steuer", "tax",
-    "tin", "tfn", "curp", "nric", "hetu", "cpr", "rrn", "resident", "passport", "id number", "id_number",
-    "id-number", "id card", "id_card", "id-card", "id no",
+    "ssn", "social", "national", "nino", "sin", "bsn", "personnummer", "personal", "aadha", "pan", "cpf",
+    "pesel", "dni", "nie", "nif", "nir", "insee", "steuer", "tax", "tin", "curp", "nric", "hetu", "cpr",
+    "passport", "id number", "id card", "id no",
 )  # fmt: skip
-
-
-def _upper_led_ids(text: _Text) -> list[Span]:
-    """IBANs (country length, mod 97), UK NI numbers, Italian fiscal codes and Spanish NIEs (check letter)."""
-    original = text.original
-    spans: list[Span] = []
-    for match in _UPPER_LED_ID.finditer(original):
-        group = match.lastgroup
-        if group == "iban":
-            span = _iban_span(original, match.start())
-            if span is not None:
-                spans.append(span)
-            continue
-        compact = match[0].replace(" ", "").replace("-", "")
-        valid = (
-            (group == "nino" and is_uk_nino(compact))
-            or (group == "fiscal" and is_italian_fiscal_code(compact))
-            or (group == "nie" and compact[0] in "XYZ" and is_spanish_dni(compact))
-        )
-        if valid:
-            spans.append((*match.span(), "NATIONAL_ID"))
-    return spans
 
 
 def _iban_span(original: str, start: int) -> Span | None:
@@ -1031,24 +1011,42 @@ _UNMASKED_FIRST_OCTETS = frozenset({0, 127, 255})
 _SSN_TAIL = re.compile(r"-[0-9]{2}-[0-9]{4}(?!\w|-[0-9])")
 _SSN_AREA = re.compile(r"(?<![\w.+-])[0-8][0-9]{2}\Z")
 _DIGIT_LED_ID = re.compile(
-    r"[0-9](?<![\w.+-][0-9])(?:"
+    r"[0-9](?:(?<![\w.+-][0-9])(?:"
     r"(?P<card>(?<=[2-6])(?:[0-9]{12,18}"
     r"|[0-9]{3}(?P<sep>[ -])[0-9]{4}(?P=sep)[0-9]{4}(?P=sep)[0-9]{4}(?:(?P=sep)[0-9]{3})?"
     r"|[0-9]{3}(?P<amex_sep>[ -])[0-9]{6}(?P=amex_sep)[0-9]{4,5}))"
     r"|(?P<aadhaar>(?<=[2-9])[0-9]{3} [0-9]{4} [0-9]{4}(?![ -][0-9]{4}))"
     r"|(?P<sin>(?<=[1-79])[0-9]{2}(?P<sin_sep>[ -])[0-9]{3}(?P=sin_sep)[0-9]{3}(?![ -][0-9]{3}))"
     r"|(?P<cpf>[0-9]{2}\.[0-9]{3}\.[0-9]{3}-[0-9]{2})"
-    r"|(?P<dni>[0-9]{7}-?[A-Z])"
+    r"|(?P<dni>[0-9]{7}-?[A-Z]))"
+    r"|(?<=[A-Z][0-9])(?:"
+    r"(?P<iban>(?<=(?<![A-Za-z0-9])[A-Z]{2}[0-9])[0-9](?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?)"
+    r"|(?P<nino>(?<=(?<![A-Za-z0-9])[A-Z]{2}[0-9])[0-9]{5}[A-D])"
+    r"|(?P<fiscal>(?<=(?<![A-Za-z0-9])[A-Z]{6}[0-9])[0-9LMNP-V][A-EHLMPR-T][0-9LMNP-V]{2}[A-Z][0-9LMNP-V]{3}[A-Z])"
+    r"|(?P<nie>(?<=(?<![A-Za-z0-9])[XYZ][0-9])[0-9]{6}-?[A-Z]))"
+    r"|(?<=[ -][0-9])(?:"
+    r"(?P<nino_spaced>(?<=(?<![A-Za-z0-9])[A-Z]{2} [0-9])[0-9] [0-9]{2} [0-9]{2} [A-D])"
+    r"|(?P<nie_dashed>(?<=(?<![A-Za-z0-9])[XYZ]-[0-9])[0-9]{6}-?[A-Z]))"
     r")(?!\w|[.-][0-9])"
 )
-"""One digit-led scan for card numbers, Aadhaar (`2345 6789 0123`), Canadian SIN (`046 454 286`), Brazilian
-CPF (`123.456.789-09`) and Spanish DNI (`12345678Z`) numbers; each is kept only when its check digits hold."""
+"""One digit-led scan for card numbers, IBANs, and national ids in their own formats: Aadhaar
+(`2345 6789 0123`), Canadian SIN (`046 454 286`), Brazilian CPF (`123.456.789-09`), Spanish DNI/NIE
+(`12345678Z`, `X1234567L`), UK NI numbers (`AB123456C`) and Italian fiscal codes. Those with letters before
+their first digit are reached by look-behind, so no separate scan runs over every capital letter. Each is
+kept only when its check digits (or the register's letter rules) hold."""
+_DIGIT_ID_LEAD = {"iban": 2, "nino": 2, "fiscal": 6, "nie": 1, "nino_spaced": 3, "nie_dashed": 2}
+"""How many characters before the first digit the value starts."""
 _DIGIT_ID_CHECKS: dict[str, tuple[str, Callable[[str], bool]]] = {
     "card": ("CREDIT_CARD", lambda value: _is_card_number(value)),
     "aadhaar": ("NATIONAL_ID", lambda value: passes_verhoeff(value.replace(" ", ""))),
     "sin": ("NATIONAL_ID", lambda value: passes_luhn(value.replace(" ", "").replace("-", ""))),
     "cpf": ("NATIONAL_ID", lambda value: is_brazil_cpf(value.replace(".", "").replace("-", ""))),
     "dni": ("NATIONAL_ID", lambda value: is_spanish_dni(value.replace("-", ""))),
+    "nie": ("NATIONAL_ID", lambda value: is_spanish_dni(value.replace("-", ""))),
+    "nie_dashed": ("NATIONAL_ID", lambda value: is_spanish_dni(value.replace("-", ""))),
+    "nino": ("NATIONAL_ID", lambda value: is_uk_nino(value)),
+    "nino_spaced": ("NATIONAL_ID", lambda value: is_uk_nino(value.replace(" ", ""))),
+    "fiscal": ("NATIONAL_ID", lambda value: is_italian_fiscal_code(value)),
 }
 _CARD_NETWORKS = re.compile(
     r"(?P<visa>4)|(?P<amex>3[47])|(?P<mastercard>5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720))"
@@ -1094,12 +1092,66 @@ def _ssns(text: _Text) -> list[Span]:
     return spans
 
 
+_SHAPE = str.maketrans(string.digits + string.ascii_uppercase, "0" * 10 + "A" * 26)
+_SHAPE_ANCHORS: tuple[tuple[str, int], ...] = (  # (literal in the shape text, its first digit's offset)
+    ("0000000000000", 0),  # 13+ digits: card numbers
+    ("0000 0000 0000", 0),  # grouped cards, Aadhaar
+    ("0000-0000-0000", 0),
+    ("0000 000000 0000", 0),  # grouped Amex
+    ("0000-000000-0000", 0),
+    ("000 000 000", 0),  # Canadian SIN
+    ("000-000-000", 0),
+    ("000.000.000-00", 0),  # Brazilian CPF
+    ("00000000A", 0),  # Spanish DNI
+    ("00000000-A", 0),
+    ("A0000000", 1),  # Spanish NIE
+    ("A-0000000", 2),
+    ("AA00", 2),  # IBAN, UK NI number, Italian fiscal code
+    ("AA 00 00 00 A", 3),
+)
+"""Where a value of `_DIGIT_LED_ID` can start, as literals in the text's shape (digits as 0, capitals as A).
+
+A regex led by `[0-9]` tries every digit of a digit-heavy log; one `str.translate` and a few `str.find`
+calls visit only the places where a long or grouped number, or capitals glued to digits, actually are."""
+_DIGIT_RUN = re.compile("0+")
+
+
+def _digit_id_candidates(original: str) -> list[int]:
+    """Sorted positions of the first digit of every candidate, a digit run's start for run-shaped ones."""
+    shape = original.translate(_SHAPE)
+    candidates: set[int] = set()
+    for literal, offset in _SHAPE_ANCHORS:
+        position = shape.find(literal)
+        while position >= 0:
+            start = position + offset
+            if offset == 0:
+                while start and shape[start - 1] == "0":
+                    start -= 1
+            candidates.add(start)
+            next_from = _DIGIT_RUN.match(shape, position + offset)
+            position = shape.find(literal, next_from.end() if next_from else position + 1)
+    return sorted(candidates)
+
+
 def _digit_led_ids(text: _Text) -> list[Span]:
+    original = text.original
     spans: list[Span] = []
-    for match in _DIGIT_LED_ID.finditer(text.original):
-        kind, check = _DIGIT_ID_CHECKS[match.lastgroup or "card"]
-        if check(match[0]):
-            spans.append((*match.span(), kind))
+    covered = 0
+    for candidate in _digit_id_candidates(original):
+        match = _DIGIT_LED_ID.match(original, candidate) if candidate >= covered else None
+        if match is None:
+            continue
+        covered = match.end()
+        group = match.lastgroup or "card"
+        start = match.start() - _DIGIT_ID_LEAD.get(group, 0)
+        if group == "iban":
+            span = _iban_span(original, start)
+            if span is not None:
+                spans.append(span)
+            continue
+        kind, check = _DIGIT_ID_CHECKS[group]
+        if check(original[start : match.end()]):
+            spans.append((start, match.end(), kind))
     return spans
 
 
@@ -1133,7 +1185,6 @@ _FINDERS: tuple[Finder, ...] = (
     _ipv6_addresses,
     _ipv4_addresses,
     _ssns,
-    _upper_led_ids,
     _named_national_ids,
     _digit_led_ids,
     _RegexFinder("LITERAL", "<", PLACEHOLDER_PATTERN),
