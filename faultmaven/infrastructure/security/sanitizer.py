@@ -62,21 +62,20 @@ _CACHED_MAPS = 8
 class _Text:
     """The text under scan and, when it lines up character for character, its lowercase form."""
 
-    __slots__ = ("_caseless_seen", "folded", "original")
+    __slots__ = ("_seen", "folded", "original")
 
     def __init__(self, original: str) -> None:
         lowered = original.lower()
         self.original = original
         self.folded = lowered if len(lowered) == len(original) else None
-        self._caseless_seen: dict[str, bool] = {}
+        self._seen: dict[tuple[str, bool], bool] = {}
 
     def may_contain(self, literal: str, *, caseless: bool = False) -> bool:
-        """Whether `literal` occurs; caseless answers are remembered, as several finders ask for `pass`."""
-        if not caseless:
-            return literal in self.original
-        seen = self._caseless_seen.get(literal)
+        """Whether `literal` occurs; answers are remembered, as several finders ask for `pass` or `sk-`."""
+        seen = self._seen.get((literal, caseless))
         if seen is None:
-            seen = self._caseless_seen[literal] = self.folded is None or literal in self.folded
+            seen = (self.folded is None or literal in self.folded) if caseless else literal in self.original
+            self._seen[(literal, caseless)] = seen
         return seen
 
 
@@ -150,7 +149,7 @@ class _RegexFinder:
         if isinstance(self.pattern, _CaselessPattern):
             matches = self.pattern.finditer(text) if text.may_contain(self.trigger, caseless=True) else None
         else:
-            matches = self.pattern.finditer(text.original) if self.trigger in text.original else None
+            matches = self.pattern.finditer(text.original) if text.may_contain(self.trigger) else None
         if matches is None:
             return []
         spans = []
