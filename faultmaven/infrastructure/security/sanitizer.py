@@ -700,36 +700,48 @@ _USER_PASSWORD_COMMANDS = ("curl ", "wget ", "http ", "https ", "xh ", "smbclien
 
 def _command_line_passwords(text: _Text) -> list[Span]:
     """`mysqldump -pS3cret`, `sshpass -p …`, `curl -u user:pass`, `keytool -storepass …`, `openssl -passin
-    pass:…`: the flag says the next argument is a password, whatever it looks like."""
+    pass:…`: the flag says the next argument is a password, whatever it looks like. Flag-led commands are
+    only looked for on the lines that hold such a flag, so a large log costs one scan for them."""
     original = text.original
     spans: list[Span] = []
-    has_flag = _FLAG_HINT.search(original) is not None
     for command, pattern in _COMMAND_PASSWORDS:
-        if not (has_flag or command in _FLAGLESS_COMMANDS) or command not in original:
+        if command in _FLAGLESS_COMMANDS and text.may_contain(command):
+            spans.extend(_command_passwords(original, command, pattern, 0, len(original)))
+    line_end = -1
+    for flag in _FLAG_HINT.finditer(original):
+        if flag.start() < line_end:
             continue
-        for match in pattern.finditer(original):
-            start = match.start()
-            if start and command not in _GLUED_COMMANDS and _is_word_char(original[start - 1]):
-                continue
-            before = _COMMAND_BEFORE.get(command)
-            if before is not None and not before.search(original, max(0, start - 32), start):
-                continue
-            start, end = match.span(match.lastgroup or 0)
-            if command in ("sqlplus", "expdp", "impdp") and (
-                cut := _SQLPLUS_VALUE_END.search(original, start, end)
-            ):
-                end = cut.start()
-            if end > start and not _NOT_A_SECRET_VALUE.fullmatch(original[start:end]):
-                spans.append((start, end, "PASSWORD"))
-    for command in _USER_PASSWORD_COMMANDS if has_flag else ():
-        position = original.find(command)
-        while position >= 0:
-            line_end = original.find("\n", position)
-            line_end = len(original) if line_end < 0 else line_end
-            if not (position and _is_word_char(original[position - 1])):
+        line_start = original.rfind("\n", 0, flag.start()) + 1
+        line_end = original.find("\n", flag.start())
+        line_end = len(original) if line_end < 0 else line_end
+        for command, pattern in _COMMAND_PASSWORDS:
+            if command not in _FLAGLESS_COMMANDS and original.find(command, line_start, line_end) >= 0:
+                spans.extend(_command_passwords(original, command, pattern, line_start, line_end))
+        for command in _USER_PASSWORD_COMMANDS:
+            position = original.find(command, line_start, line_end)
+            if position >= 0 and not (position and _is_word_char(original[position - 1])):
                 flags = _USER_PASSWORD_FLAG.finditer(original, position, line_end)
                 spans.extend((*match.span("value"), "PASSWORD") for match in flags)
-            position = original.find(command, position + 1)
+    return spans
+
+
+def _command_passwords(
+    original: str, command: str, pattern: re.Pattern[str], start: int, end: int
+) -> list[Span]:
+    spans: list[Span] = []
+    for match in pattern.finditer(original, start, end):
+        if match.start() and command not in _GLUED_COMMANDS and _is_word_char(original[match.start() - 1]):
+            continue
+        before = _COMMAND_BEFORE.get(command)
+        if before is not None and not before.search(original, max(0, match.start() - 32), match.start()):
+            continue
+        value_start, value_end = match.span(match.lastgroup or 0)
+        if command in ("sqlplus", "expdp", "impdp") and (
+            cut := _SQLPLUS_VALUE_END.search(original, value_start, value_end)
+        ):
+            value_end = cut.start()
+        if value_end > value_start and not _NOT_A_SECRET_VALUE.fullmatch(original[value_start:value_end]):
+            spans.append((value_start, value_end, "PASSWORD"))
     return spans
 
 
@@ -1119,6 +1131,8 @@ _SHAPE_ANCHORS: tuple[tuple[str, int], ...] = (  # (literal in the shape text, i
 A regex led by `[0-9]` tries every digit of a digit-heavy log; one `str.translate` and a few `str.find`
 calls visit only the places where a long or grouped number, or capitals glued to digits, actually are."""
 _DIGIT_RUN = re.compile("0+")
+_LONG_RUN = _SHAPE_ANCHORS[0][0]
+_MAX_CARD_DIGITS = 19
 
 
 def _digit_id_candidates(original: str) -> list[int]:
@@ -1132,9 +1146,11 @@ def _digit_id_candidates(original: str) -> list[int]:
             if offset == 0:
                 while start and shape[start - 1] == "0":
                     start -= 1
-            candidates.add(start)
-            next_from = _DIGIT_RUN.match(shape, position + offset)
-            position = shape.find(literal, next_from.end() if next_from else position + 1)
+            run = _DIGIT_RUN.match(shape, position + offset)
+            run_end = run.end() if run else position + 1
+            if run_end - start <= _MAX_CARD_DIGITS or literal != _LONG_RUN:
+                candidates.add(start)  # a longer run (an HDFS block id, a nanosecond clock) is no card
+            position = shape.find(literal, run_end)
     return sorted(candidates)
 
 
