@@ -199,7 +199,7 @@ _PREFIXED_TOKENS: tuple[tuple[str, str, str], ...] = (  # (kind, trigger, patter
     (
         "AWS_ACCESS_KEY",
         "",
-        r"(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|APKA|AROA|ASCA)[A-Z0-9]{16}",
+        r"A(?:3T[A-Z0-9]|KIA|SIA|BIA|CCA|GPA|IDA|IPA|NPA|NVA|PKA|ROA|SCA)[A-Z0-9]{16}",  # literal-led: fast
     ),
     ("GITHUB_TOKEN", "gh", r"gh[pousr]_[A-Za-z0-9]{36,255}"),
     ("GITHUB_TOKEN", "github_pat_", r"github_pat_[A-Za-z0-9_]{22,255}"),
@@ -501,9 +501,15 @@ def _keyed_values(trigger: str, pattern: _CaselessPattern) -> Finder:
 
 # --- Secrets in URL query strings: tokens, presigned-URL signatures and credentials ---
 
-_QUERY_PARAM = re.compile(r"[?&](?P<key>[A-Za-z][A-Za-z0-9_.\[\]-]{0,63})=(?P<value>[^\s&#\"'<>]{1,4096})")
-_ENCODED_QUERY_PARAM = _CaselessPattern(
-    r"(?:%3f|%26)(?P<key>[a-z][a-z0-9_.-]{0,63})%3d(?P<value>(?:[^\s&#\"'<>%]|%(?!26)[0-9a-f]{2}){1,4096})"
+_QUERY_PARAM_TAIL = r"(?P<key>[A-Za-z][A-Za-z0-9_.\[\]-]{0,63})=(?P<value>[^\s&#\"'<>]{1,4096})"
+_QUERY_PARAMS = (re.compile(r"\?" + _QUERY_PARAM_TAIL), re.compile("&" + _QUERY_PARAM_TAIL))
+"""Two literal-led patterns: a regex led by the class `[?&]` measured 20x slower on a large log."""
+_ENCODED_QUERY_PARAM_TAIL = (
+    r"(?P<key>[a-z][a-z0-9_.-]{0,63})%3d(?P<value>(?:[^\s&#\"'<>%]|%(?!26)[0-9a-f]{2}){1,4096})"
+)
+_ENCODED_QUERY_PARAMS = (
+    _CaselessPattern("%3f" + _ENCODED_QUERY_PARAM_TAIL),
+    _CaselessPattern("%26" + _ENCODED_QUERY_PARAM_TAIL),
 )
 _QUERY_SECRET_NAMES = frozenset(
     {
@@ -540,13 +546,13 @@ def _query_params(text: _Text) -> list[Span]:
     """`?X-Amz-Signature=…&token=…`, also percent-encoded (`%3Ftoken%3D…`) as access logs write them."""
     original = text.original
     spans: list[Span] = []
-    if "=" in original and ("?" in original or "&" in original):
-        for match in _QUERY_PARAM.finditer(original):
+    for pattern in _QUERY_PARAMS if "=" in original else ():
+        for match in pattern.finditer(original):
             kind = _query_value_kind(match["key"], match["value"])
             if kind is not None:
                 spans.append((*match.span("value"), kind))
-    if text.may_contain("%3d", caseless=True):
-        for match in _ENCODED_QUERY_PARAM.finditer(text):
+    for pattern in _ENCODED_QUERY_PARAMS if text.may_contain("%3d", caseless=True) else ():
+        for match in pattern.finditer(text):
             start, end = match.span("value")
             kind = _query_value_kind(original[slice(*match.span("key"))], original[start:end])
             if kind is not None:
