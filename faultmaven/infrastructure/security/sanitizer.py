@@ -1154,8 +1154,10 @@ def _digit_id_candidates(original: str) -> list[int]:
                     start -= 1
             run = _DIGIT_RUN.match(shape, position + offset)
             run_end = run.end() if run else position + 1
-            if run_end - start <= _MAX_CARD_DIGITS or literal != _LONG_RUN:
-                candidates.add(start)  # a longer run (an HDFS block id, a nanosecond clock) is no card
+            glued = offset == 0 and start > 0 and (shape[start - 1] in "_.+-" or shape[start - 1].isalpha())
+            too_long = literal == _LONG_RUN and run_end - start > _MAX_CARD_DIGITS
+            if not (glued or too_long):  # `blk_-1608…`, a nanosecond clock: never a card or an id
+                candidates.add(start)
             position = shape.find(literal, run_end)
     return sorted(candidates)
 
