@@ -7,6 +7,20 @@ How it works, and why:
   times slower. The case-insensitive keyword patterns run over `text.lower()` for the same reason (with a
   `re.IGNORECASE` fallback when lowercasing changes the length). Every repetition is bounded, so no input
   can cause catastrophic backtracking.
+- Every literal a finder looks for costs one pass over the text, and a regex led by a character class or an
+  alternation (`[?&]`, `[0-9]`) measured up to 20x slower than one led by a literal. So the context finders
+  find their literals first (`str.find` on `API key`, `password`, `ssn`, `ata:` ...) and only then try their
+  pattern there; command-line patterns are only tried on lines that hold a flag such as ` -p`; and card,
+  IBAN and national-id numbers are found from literals in the text's shape (digits as `0`, capitals as `A`:
+  `0000000000000`, `AA00`, `000.000.000-00` ...) and kept only when their check digits hold.
+- Secrets are found by structure and context, not by lists of examples: provider prefixes (`ghp_`, `pypi-`,
+  `hf_`, `shpat_`, `…atlasv1…`), secret-looking keys in `key=value`/JSON/YAML/XML/flags, URL query and
+  presigned-URL parameters (`X-Amz-Signature`, `sig`, `token`, also percent-encoded), webhook paths, the
+  values under `data:` in Kubernetes Secrets (base64 that decodes to text, or all of them when the document
+  says `kind: Secret`), `.netrc` entries, password flags of known commands (`mysqldump -p…`, `sshpass -p`,
+  `curl -u user:…`), keys named in prose (`API key 3f2a…`, `the password is …`), session cookies, and
+  numbers with check digits (Luhn cards and SINs, mod-97 IBANs, CPF, DNI/NIE, Aadhaar, NI numbers, fiscal
+  codes) or named as national ids (`SSN`, `BSN`, `PESEL`, `passport number` ...).
 - All finders report spans on the original text. Where spans overlap, the higher-priority (more specific)
   finder wins, and the uncovered rest of a lower-priority span is still masked in pieces, so no character
   any finder flagged stays in clear. The text is then rebuilt in one pass.
@@ -16,8 +30,9 @@ How it works, and why:
   contains a placeholder we did not issue, `restore(sanitize(x)) == x` always holds, and a pasted
   `<EMAIL_1>` can never be restored to somebody's address.
 
-Deliberately left in clear, because the LLM must still reason about the log: timestamps, UUIDs, block and
-request ids, ports, hostnames, user names in URLs, loopback/unspecified/broadcast addresses (0.x.x.x,
+Deliberately left in clear, because the LLM must still reason about the log: timestamps, UUIDs, commit SHAs,
+trace and span ids, image digests, pod names, error codes, versions, paths, block and request ids, ZooKeeper
+session ids (`0x…`), ports, hostnames, user names in URLs, loopback/unspecified/broadcast addresses (0.x.x.x,
 127.x.x.x, 255.x.x.x, ::, ::1), digit runs that fail the card-number checks (network prefix, length and
 Luhn), and values after secret-looking keys when the value is plainly not a secret (`null`, `true`, `***`,
 `${VAR}`, a short integer after a token-like key such as `token_limit=100`). Any other dotted quad is an IPv4
