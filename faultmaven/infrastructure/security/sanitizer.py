@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import ipaddress
 import re
 import string
@@ -133,6 +134,15 @@ def _anchored_matches(
                     matches.append(match)
             position = folded.find(anchor, position + 1)
     return matches
+
+
+def _line_prefix(original: str, position: int, limit: int = 256) -> str | None:
+    """The text between the start of `position`'s line and `position`, or None when that is over `limit`
+    long (bounded, so scanning many matches on one huge line stays linear)."""
+    start = original.rfind("\n", max(0, position - limit), position)
+    if start < 0 and position > limit:
+        return None
+    return original[start + 1 : position]
 
 
 def _is_word_char(char: str) -> bool:
@@ -649,8 +659,8 @@ def _prose_secret_at(original: str, folded: str, position: int) -> Span | None:
     if word is None:
         return None
     if folded.startswith("pass", position):
-        if position and _is_word_char(folded[position - 1]):
-            return None
+        if (position and _is_word_char(folded[position - 1])) or folded[word.end() : word.end() + 1] in "=:":
+            return None  # `password=…` is a key=value pair, which _key_values masks
     elif not _has_prose_qualifier(folded, position):
         return None
     match = _PROSE_VALUE.match(folded, word.end())
@@ -787,10 +797,12 @@ def _netrc_passwords(text: _Text) -> list[Span]:
         for match in _anchored_matches(text, ("machine", "default", "login"), _NETRC_ENTRY)
     ]
     for match in _anchored_matches(text, ("password",), _NETRC_PASSWORD_LINE):
-        line_start = original.rfind("\n", 0, match.start()) + 1
+        prefix = _line_prefix(original, match.start())
         value = original[slice(*match.span("value"))]
-        if original[line_start : match.start()].strip(" \t") == "" and (
-            not value.isalpha() or (not value.islower() and not value.istitle())
+        if (
+            prefix is not None
+            and prefix.strip(" \t") == ""
+            and (not value.isalpha() or (not value.islower() and not value.istitle()))
         ):
             spans.append((*match.span("value"), "PASSWORD"))
     return spans
@@ -804,6 +816,7 @@ _YAML_DATA_HEADER = re.compile(
 _YAML_ENTRY = re.compile(r"(?P<key>[^\s:#][^:\n]{0,252}?):(?:[ \t]+(?P<value>.*?))?[ \t]*(?:#.*)?\Z")
 _YAML_KIND = re.compile(r"kind:[ \t]*[\"']?(?P<kind>[A-Za-z]+)")
 _KIND_WINDOW = 8192
+_DOCUMENT_SEPARATOR = re.compile(r"\n---")
 _JSON_DATA_BLOCK = re.compile(r"\"(?:data|stringData)\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}\{")
 _JSON_ENTRY = re.compile(
     r"[ \t\r\n]{0,64}\"(?:[^\"\\\n]|\\.){1,253}\"[ \t\r\n]{0,64}:[ \t\r\n]{0,64}"
@@ -834,28 +847,17 @@ def _looks_like_base64_secret(value: str) -> bool:
     return decoded.isprintable() or all(char.isprintable() or char in "\r\n\t" for char in decoded)
 
 
-def _yaml_kinds(original: str, position: int) -> set[str]:
-    """The `kind:` values of the YAML document around `position` (within a few KB: a log may hold many)."""
-    window_start, window_end = max(0, position - _KIND_WINDOW), min(len(original), position + _KIND_WINDOW)
-    start = original.rfind("\n---", window_start, position)
-    end = original.find("\n---", position, window_end)
-    start, end = (window_start if start < 0 else start), (window_end if end < 0 else end)
-    return {
-        match["kind"]
-        for match in _YAML_KIND.finditer(original, start, end)
-        if original[original.rfind("\n", 0, match.start()) + 1 : match.start()].strip(" \t-") == ""
-    }
-
-
 def _kubernetes_secrets(text: _Text) -> list[Span]:
     original = text.original
     spans: list[Span] = []
-    for header in _yaml_data_headers(original):
-        mode = _data_mode(_yaml_kinds(original, header.start()))
-        if mode is not None:
-            spans.extend(
-                _yaml_data_values(original, header, "all" if header["field"] == "stringData" else mode)
-            )
+    headers = list(_yaml_data_headers(original))
+    if headers:
+        kinds = _YamlKinds(original)
+        for header in headers:
+            mode = _data_mode(kinds.around(header.start()))
+            if mode is not None:
+                field_mode = "all" if header["field"] == "stringData" else mode
+                spans.extend(_yaml_data_values(original, header, field_mode))
     if '"data"' in original or '"stringData"' in original:
         mode = _data_mode({kind["kind"] for kind in _JSON_KIND.finditer(original)})
         for block in _JSON_DATA_BLOCK.finditer(original) if mode is not None else ():
@@ -866,12 +868,37 @@ def _kubernetes_secrets(text: _Text) -> list[Span]:
     return spans
 
 
+class _YamlKinds:
+    """Every `kind:` line and `---` separator of a text, found once; each `data:` block asks in O(log n)."""
+
+    def __init__(self, original: str) -> None:
+        self.kinds = [
+            (match.start(), match["kind"])
+            for match in _YAML_KIND.finditer(original)
+            if (prefix := _line_prefix(original, match.start())) is not None and prefix.strip(" \t-") == ""
+        ]
+        self.positions = [position for position, _ in self.kinds]
+        self.separators = [match.start() for match in _DOCUMENT_SEPARATOR.finditer(original)]
+
+    def around(self, position: int) -> set[str]:
+        """The kinds of the YAML document around `position`, within a few KB (a log may hold many)."""
+        index = bisect.bisect_left(self.separators, position)
+        start = position - _KIND_WINDOW
+        end = position + _KIND_WINDOW
+        if index:
+            start = max(start, self.separators[index - 1])
+        if index < len(self.separators):
+            end = min(end, self.separators[index])
+        low, high = bisect.bisect_left(self.positions, start), bisect.bisect_right(self.positions, end)
+        return {kind for _, kind in self.kinds[low:high]}
+
+
 def _yaml_data_headers(original: str) -> Iterator[re.Match[str]]:
     """`data:` / `stringData:` lines with nothing after the colon, found from the literal `ata:`."""
     position = original.find("ata:")
     while position >= 0:
-        line_start = original.rfind("\n", 0, position) + 1
-        header = _YAML_DATA_HEADER.match(original, line_start)
+        prefix = _line_prefix(original, position)
+        header = _YAML_DATA_HEADER.match(original, position - len(prefix)) if prefix is not None else None
         if header is not None and header.end("field") == position + 3:
             yield header
         position = original.find("ata:", position + 4)
@@ -992,6 +1019,7 @@ def _emails(text: _Text) -> list[Span]:
 
 # --- IPv6 addresses ---
 
+_COLON_RUN = re.compile(":+")
 _IPV6_TRIGGER = re.compile(r":(?::|(?:[0-9A-Fa-f]{1,4}:){6}[0-9A-Fa-f])")
 _IPV6_LEFT_PART = re.compile(r"[0-9A-Fa-f:]{0,39}\Z")
 _IPV6_CANDIDATE = re.compile(r"[0-9A-Fa-f:]{2,29}:[0-9]{1,3}(?:\.[0-9]{1,3}){3}|[0-9A-Fa-f:]{2,39}")
@@ -1032,6 +1060,10 @@ def _ipv6_addresses(text: _Text) -> list[Span]:
     spans = []
     pos = 0
     while (trigger := _IPV6_TRIGGER.search(original, pos)) is not None:
+        colons = _COLON_RUN.match(original, trigger.start())
+        if colons is not None and colons.end() - colons.start() > 2:
+            pos = colons.end()  # `:::` is in no IPv6 address: skip the whole run at once
+            continue
         span = _ipv6_at(original, trigger)
         if span is not None:
             spans.append(span)
