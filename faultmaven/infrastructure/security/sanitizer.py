@@ -75,6 +75,9 @@ PLACEHOLDER_PATTERN = re.compile(r"<([A-Z][A-Z0-9_]{0,40})_([0-9]{1,9})>")
 _CACHED_MAPS = 8
 
 
+_REMEMBER_FROM = 4096
+
+
 class _Text:
     """The text under scan and, when it lines up character for character, its lowercase form."""
 
@@ -84,10 +87,13 @@ class _Text:
         lowered = original.lower()
         self.original = original
         self.folded = lowered if len(lowered) == len(original) else None
-        self._seen: dict[tuple[str, bool], bool] = {}
+        self._seen: dict[tuple[str, bool], bool] | None = {} if len(original) > _REMEMBER_FROM else None
 
     def may_contain(self, literal: str, *, caseless: bool = False) -> bool:
-        """Whether `literal` occurs; answers are remembered, as several finders ask for `pass` or `sk-`."""
+        """Whether `literal` occurs; in a large text answers are remembered, as several finders ask for
+        `pass` or `sk-` (in a short one, asking again is cheaper than remembering)."""
+        if self._seen is None:
+            return (self.folded is None or literal in self.folded) if caseless else literal in self.original
         seen = self._seen.get((literal, caseless))
         if seen is None:
             seen = (self.folded is None or literal in self.folded) if caseless else literal in self.original
@@ -711,9 +717,13 @@ _COMMAND_PASSWORDS = tuple(
     for commands, flag in _COMMAND_PASSWORD_FLAGS
     for command in commands
 )
+_FLAGLESS_COMMANDS = frozenset({"echo ", "rabbitmqctl", "sqlplus", "expdp", "impdp"})
+_FLAGLESS_COMMAND_PASSWORDS = tuple(entry for entry in _COMMAND_PASSWORDS if entry[0] in _FLAGLESS_COMMANDS)
+_FLAG_LED_COMMAND_PASSWORDS = tuple(
+    entry for entry in _COMMAND_PASSWORDS if entry[0] not in _FLAGLESS_COMMANDS
+)
 _SQLPLUS_VALUE_END = re.compile(r"[@'\"]")
 _GLUED_COMMANDS = frozenset({"storepass", "keypass"})
-_FLAGLESS_COMMANDS = frozenset({"echo ", "rabbitmqctl", "sqlplus", "expdp", "impdp"})
 _FLAG_HINT = re.compile(
     r"-(?<=[ \t'\"=]-)(?:[pawPcAXuU]|-user|-proxy-user|-http-user|-from-literal|pass"
     r"|(?:src|dest)?(?:store|key)pass)"
@@ -735,8 +745,8 @@ def _command_line_passwords(text: _Text) -> list[Span]:
     only looked for on the lines that hold such a flag, so a large log costs one scan for them."""
     original = text.original
     spans: list[Span] = []
-    for command, pattern in _COMMAND_PASSWORDS:
-        if command in _FLAGLESS_COMMANDS and text.may_contain(command):
+    for command, pattern in _FLAGLESS_COMMAND_PASSWORDS:
+        if command in original:
             spans.extend(_command_passwords(original, command, pattern, 0, len(original)))
     line_end = -1
     for flag in _FLAG_HINT.finditer(original):
@@ -745,8 +755,8 @@ def _command_line_passwords(text: _Text) -> list[Span]:
         line_start = original.rfind("\n", 0, flag.start()) + 1
         line_end = original.find("\n", flag.start())
         line_end = len(original) if line_end < 0 else line_end
-        for command, pattern in _COMMAND_PASSWORDS:
-            if command not in _FLAGLESS_COMMANDS and original.find(command, line_start, line_end) >= 0:
+        for command, pattern in _FLAG_LED_COMMAND_PASSWORDS:
+            if original.find(command, line_start, line_end) >= 0:
                 spans.extend(_command_passwords(original, command, pattern, line_start, line_end))
         for command in _USER_PASSWORD_COMMANDS:
             position = original.find(command, line_start, line_end)
@@ -1191,6 +1201,8 @@ _MAX_CARD_DIGITS = 19
 def _digit_id_candidates(original: str) -> list[int]:
     """Sorted positions of the first digit of every candidate, a digit run's start for run-shaped ones."""
     shape = original.translate(_SHAPE)
+    if "00" not in shape:
+        return []  # every anchor holds two adjacent digits
     candidates: set[int] = set()
     for literal, offset in _SHAPE_ANCHORS:
         position = shape.find(literal)
@@ -1267,14 +1279,27 @@ _FINDERS: tuple[Finder, ...] = (
 )
 
 
+_TRIGGERED_FINDERS: tuple[tuple[str | None, Finder], ...] = tuple(
+    (
+        finder.trigger or None
+        if isinstance(finder, _RegexFinder) and not isinstance(finder.pattern, _CaselessPattern)
+        else None,
+        finder,
+    )
+    for finder in _FINDERS
+)
+"""Each finder with the case-sensitive literal it needs (None: the finder checks for itself)."""
+
+
 def find_spans(text: str) -> list[Span]:
     """Sorted, non-overlapping spans of `text` to mask, with the kind each one is masked as."""
     scanned = _Text(text)
-    hits = [
-        (start, priority, end, kind)
-        for priority, finder in enumerate(_FINDERS)
-        for start, end, kind in finder(scanned)
-    ]
+    hits = []
+    for priority, (trigger, finder) in enumerate(_TRIGGERED_FINDERS):
+        if trigger is None or trigger in text:  # checked here: a call per absent token kind adds up
+            found = finder(scanned)
+            if found:
+                hits.extend((start, priority, end, kind) for start, end, kind in found)
     return _resolve_overlaps(text, hits)
 
 
