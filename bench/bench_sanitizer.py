@@ -119,7 +119,7 @@ _FIELD_NAME = re.compile(r"(?<!\{)\{([a-z0-9_]+)\}")
 
 def _fields(rng: random.Random, template: str) -> dict[str, str]:
     """Fresh values for the fields `template` uses (drawing all of them for every line is the slow part)."""
-    return {name: FIELDS[name](rng) for name in set(_FIELD_NAME.findall(template))}
+    return {name: FIELDS[name](rng) for name in sorted(set(_FIELD_NAME.findall(template)))}
 
 
 SECRET_FIELDS = ("aws_id", "aws_secret", "jwt", "password", "email", "card", "github", "pem_body", "k8s_b64",

@@ -1173,6 +1173,9 @@ def _ssns(text: _Text) -> list[Span]:
 
 
 _SHAPE = str.maketrans(string.digits + string.ascii_uppercase, "0" * 10 + "A" * 26)
+_SHAPE_BYTES = bytes.maketrans(
+    (string.digits + string.ascii_uppercase).encode(), ("0" * 10 + "A" * 26).encode()
+)
 _SHAPE_ANCHORS: tuple[tuple[str, int], ...] = (  # (literal in the shape text, its first digit's offset)
     ("0000000000000", 0),  # 13+ digits: card numbers
     ("0000 0000 0000", 0),  # grouped cards, Aadhaar
@@ -1200,7 +1203,10 @@ _MAX_CARD_DIGITS = 19
 
 def _digit_id_candidates(original: str) -> list[int]:
     """Sorted positions of the first digit of every candidate, a digit run's start for run-shaped ones."""
-    shape = original.translate(_SHAPE)
+    if original.isascii():  # the bytes table is several times faster than str.translate's mapping
+        shape = original.encode("ascii").translate(_SHAPE_BYTES).decode("ascii")
+    else:
+        shape = original.translate(_SHAPE)
     if "00" not in shape:
         return []  # every anchor holds two adjacent digits
     candidates: set[int] = set()
