@@ -1302,7 +1302,7 @@ def find_spans(text: str) -> list[Span]:
     scanned = _Text(text)
     hits = []
     for priority, (trigger, finder) in enumerate(_TRIGGERED_FINDERS):
-        if trigger is None or trigger in text:  # checked here: a call per absent token kind adds up
+        if trigger is None or scanned.may_contain(trigger):  # here: a call per absent token kind adds up
             found = finder(scanned)
             if found:
                 hits.extend((start, priority, end, kind) for start, end, kind in found)
