@@ -1,15 +1,20 @@
 """Benchmark `Sanitizer.sanitize` on a generated ~10 MB log with a secret every ~50 lines.
 
+The ordinary lines are synthetic templates, or, with `--loghub DIR`, real lines cycled from the `*.log`
+files under DIR (e.g. the loghub-2k samples: HDFS, Hadoop, Spark, BGL, Linux, OpenSSH, Apache, Zookeeper),
+shuffled so that every chunk mixes formats. The data is read at run time, never committed.
+
 Prints MB/s chunk by chunk (1 MiB chunks cut at line ends) and line by line, each as a ratio against two
 baselines measured in the same run: `splitlines()` + join, and one simple IPv4 `re.sub` (the cost of the
 most naive one-pattern redactor). Also checks that no planted secret survives and that restore round-trips.
 
-Usage: .venv/bin/python bench/bench_sanitizer.py [--mb 10] [--seed 7]
+Usage: .venv/bin/python bench/bench_sanitizer.py [--mb 10] [--seed 7] [--loghub /work/shared/data/loghub-2k]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import random
 import re
 import sys
@@ -53,6 +58,14 @@ SECRET_LINES = (
     '2024-10-10T13:55:{ss}Z level=debug msg="git clone" token={github} url=https://github.com/acme/api.git',
     '2024-10-10T13:55:{ss}Z level=warn msg="webhook" slack=xoxb-{n6}-{n6}-{alnum24} peer={ipv6}',
     "-----BEGIN RSA PRIVATE KEY-----\n{pem_body}\n-----END RSA PRIVATE KEY-----",
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db-{n5}\ntype: Opaque\ndata:\n  username: YWRtaW4=\n"
+    "  connection: {k8s_b64}",
+    '{ip} - - [10/Oct/2024:13:55:{ss} -0700] "GET /download?X-Amz-Algorithm=AWS4-HMAC-SHA256'
+    "&X-Amz-Credential={aws_id}%2F20241010%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={hex64} "
+    'HTTP/1.1" 200 {n5}',
+    "+ mysqldump -u root -p{password} --single-transaction orders > /backup/orders-{n6}.sql",
+    '2024-10-10T13:55:{ss}Z level=info msg="datadog agent started" API key {hex32} site=datadoghq.eu',
+    "2024-10-10T13:55:{ss}Z level=debug msg=upload iban={iban} amount=42.00",
 )
 
 
@@ -73,50 +86,85 @@ def _luhn_complete(prefix: str) -> str:
     raise AssertionError("unreachable")
 
 
-def _fields(rng: random.Random) -> dict[str, str]:
-    """Fresh values for every placeholder a template may use; secrets are unique so each one is checkable."""
-    return {
-        "hms": f"{rng.randrange(240000):06d}",
-        "ss": f"{rng.randrange(60):02d}",
-        "n3": str(rng.randrange(1000)),
-        "n5": str(rng.randrange(100000)),
-        "n6": str(rng.randrange(1000000)),
-        "small": str(rng.randrange(1, 40)),
-        "ms": str(rng.randrange(1, 999)),
-        "blk": str(rng.randrange(-(2**63), 2**63)),
-        "ip": f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
-        "port": str(rng.randrange(1024, 65536)),
-        "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
-        "aws_id": "AKIA" + _alnum(rng, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-        "aws_secret": _alnum(rng, 40),
-        "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi" + _alnum(rng, 24) + "." + _alnum(rng, 43),
-        "password": _alnum(rng, 14) + "!x",
-        "email": f"user.{_alnum(rng, 8).lower()}@example.com",
-        "card": _luhn_complete("4" + "".join(rng.choice("0123456789") for _ in range(14))),
-        "github": "ghp_" + _alnum(rng, 36),
-        "alnum24": _alnum(rng, 24),
-        "ipv6": f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}",
-        "pem_body": "\n".join(_alnum(rng, 64) for _ in range(25)),
-    }
+FIELDS: dict[str, Callable[[random.Random], str]] = {
+    "hms": lambda rng: f"{rng.randrange(240000):06d}",
+    "ss": lambda rng: f"{rng.randrange(60):02d}",
+    "n3": lambda rng: str(rng.randrange(1000)),
+    "n5": lambda rng: str(rng.randrange(100000)),
+    "n6": lambda rng: str(rng.randrange(1000000)),
+    "small": lambda rng: str(rng.randrange(1, 40)),
+    "ms": lambda rng: str(rng.randrange(1, 999)),
+    "blk": lambda rng: str(rng.randrange(-(2**63), 2**63)),
+    "ip": lambda rng: f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}",
+    "port": lambda rng: str(rng.randrange(1024, 65536)),
+    "uuid": lambda rng: str(uuid.UUID(int=rng.getrandbits(128))),
+    "aws_id": lambda rng: "AKIA" + _alnum(rng, 16, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+    "aws_secret": lambda rng: _alnum(rng, 40),
+    "jwt": lambda rng: "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOi" + _alnum(rng, 24) + "." + _alnum(rng, 43),
+    "password": lambda rng: _alnum(rng, 14) + "!x",
+    "email": lambda rng: f"user.{_alnum(rng, 8).lower()}@example.com",
+    "card": lambda rng: _luhn_complete("4" + "".join(rng.choice("0123456789") for _ in range(14))),
+    "github": lambda rng: "ghp_" + _alnum(rng, 36),
+    "alnum24": lambda rng: _alnum(rng, 24),
+    "ipv6": lambda rng: f"2001:db8:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}",
+    "pem_body": lambda rng: "\n".join(_alnum(rng, 64) for _ in range(25)),
+    "k8s_b64": lambda rng: base64.b64encode(f"postgres://app:{_alnum(rng, 12)}@db/app".encode()).decode(),
+    "hex64": lambda rng: _alnum(rng, 64, "0123456789abcdef"),
+    "hex32": lambda rng: _alnum(rng, 32, "0123456789abcdef"),
+    "iban": lambda rng: _iban(rng),
+}
+"""How to draw a fresh value for each field a template may use; secrets are unique so each is checkable."""
+_FIELD_NAME = re.compile(r"(?<!\{)\{([a-z0-9_]+)\}")
 
 
-SECRET_FIELDS = ("aws_id", "aws_secret", "jwt", "password", "email", "card", "github", "pem_body")
+def _fields(rng: random.Random, template: str) -> dict[str, str]:
+    """Fresh values for the fields `template` uses (drawing all of them for every line is the slow part)."""
+    return {name: FIELDS[name](rng) for name in sorted(set(_FIELD_NAME.findall(template)))}
 
 
-def generate_log(megabytes: float, seed: int) -> tuple[str, list[str]]:
+SECRET_FIELDS = ("aws_id", "aws_secret", "jwt", "password", "email", "card", "github", "pem_body", "k8s_b64",
+                 "hex64", "hex32", "iban")  # fmt: skip
+
+
+def _iban(rng: random.Random) -> str:
+    """A German IBAN (22 characters) with a valid mod-97 check."""
+    bban = "".join(rng.choice("0123456789") for _ in range(18))
+    check = 98 - int(bban + "131400") % 97
+    return f"DE{check:02d}{bban}"
+
+
+def loghub_lines(directory: Path, rng: random.Random) -> list[str]:
+    """Every line of every `*.log` under `directory`, shuffled so every chunk mixes formats."""
+    lines = [
+        line
+        for path in sorted(directory.rglob("*.log"))
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if line
+    ]
+    if not lines:
+        raise SystemExit(f"no *.log lines under {directory}")
+    rng.shuffle(lines)
+    return lines
+
+
+def generate_log(megabytes: float, seed: int, loghub: Path | None = None) -> tuple[str, list[str]]:
     """The log text and the secret values planted in it."""
     rng = random.Random(seed)
+    real_lines = loghub_lines(loghub, rng) if loghub else []
     lines: list[str] = []
     planted: list[str] = []
     size = 0
     while size < megabytes * 1_000_000:
-        fields = _fields(rng)
         if len(lines) % SECRET_EVERY_LINES == SECRET_EVERY_LINES - 1:
             template = rng.choice(SECRET_LINES)
-            planted.extend(fields[name] for name in SECRET_FIELDS if "{" + name + "}" in template)
+            fields = _fields(rng, template)
+            planted.extend(fields[name] for name in SECRET_FIELDS if name in fields)
+            line = template.format(**fields)
+        elif real_lines:
+            line = real_lines[len(lines) % len(real_lines)]
         else:
             template = rng.choice(ORDINARY_LINES)
-        line = template.format(**fields)
+            line = template.format(**_fields(rng, template))
         lines.append(line)
         size += len(line) + 1
     return "\n".join(lines) + "\n", planted
@@ -149,9 +197,10 @@ def main() -> None:
     )
     parser.add_argument("--mb", type=float, default=10.0, help="size of the generated log")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--loghub", type=Path, help="directory of real *.log files for the ordinary lines")
     args = parser.parse_args()
 
-    text, planted = generate_log(args.mb, args.seed)
+    text, planted = generate_log(args.mb, args.seed, args.loghub)
     megabytes = len(text.encode()) / 1_000_000
     chunks = line_aligned_chunks(text, CHUNK_BYTES)
     lines = text.splitlines(keepends=True)

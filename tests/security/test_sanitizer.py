@@ -362,6 +362,16 @@ def test_ordinary_log_text_survives(sanitizer: Sanitizer, line: str) -> None:
         "<" + "A_" * 100_000,
         "Bearer " * 30_000,
         "ab:" * 70_000 + "::",
+        "API key " * 20_000,
+        "ssn " * 20_000,
+        "data:\n" * 20_000,
+        "kind: Secret\ndata:\n" + "  a: YWRtaW4=\n" * 20_000,
+        "data:" * 20_000,
+        "AA00" * 20_000,
+        "0000 " * 20_000,
+        "- -p" * 20_000,
+        "echo " * 20_000 + "| sudo -S",
+        "password x " * 20_000,
     ],
 )
 def test_pathological_input_stays_linear(sanitizer: Sanitizer, text: str) -> None:
