@@ -25,6 +25,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/bench_cases.py
 	$(BIN)/python bench/bench_queries.py
+	$(BIN)/python bench/bench_llm_path.py
 	$(BIN)/python bench/bench_sanitizer.py
 
 clean:
