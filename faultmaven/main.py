@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from faultmaven import __version__
+from faultmaven.api.browser_guard import CrossSiteRequestGuard, allowed_origins_regex
 from faultmaven.api.console import mount_console
 from faultmaven.api.idempotency import IdempotencyMiddleware
 from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
@@ -51,12 +51,6 @@ EVIDENCE_UPLOAD_PATH = r"/api/v1/cases/[^/]+/data"
 KNOWLEDGE_DOCUMENT_PATH = r"/api/v1/knowledge/documents(/[^/]+)?"
 KNOWLEDGE_DOCUMENT_MAX_BYTES = 6_000_000
 """5 MiB of document text (the service's own cap) plus room for multipart headers and JSON escaping."""
-EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
-
-
-def _cors_origin_regex(settings: Settings) -> str:
-    configured = [re.escape(origin) for origin in settings.cors_origins]
-    return "^(" + "|".join([EXTENSION_ORIGINS, *configured]) + ")$"
 
 
 def _install_routes(app: FastAPI) -> None:
@@ -89,12 +83,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(EnsureStartedMiddleware, start=container.start)
     app.add_middleware(
         CORSMiddleware,
-        allow_origin_regex=_cors_origin_regex(container.settings),
+        allow_origin_regex=allowed_origins_regex(container.settings.cors_origins),
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=EXPOSED_HEADERS,
     )
+    if container.settings.auth_mode == "local":
+        app.add_middleware(CrossSiteRequestGuard, allowed_origins=container.settings.cors_origins)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=container.metrics,

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import case_repository as repo
 from faultmaven.infrastructure.persistence import query_repository as query_repo
@@ -125,7 +124,7 @@ class CaseService:
         """
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
         _require(role, needed, case_id)
         assert row is not None
         return repo.case_from_row(row)
@@ -133,7 +132,7 @@ class CaseService:
     async def role_on(self, user_id: str, case_id: str) -> CaseRole | None:
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-            return await _role_of(session, row, user_id) if row is not None else None
+            return await sharing_repo.role_on(session, row, user_id) if row is not None else None
 
     async def list_cases(
         self,
@@ -163,7 +162,7 @@ class CaseService:
         now = utcnow()
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, now, for_update=True)
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             _require(role, CaseRole.COLLABORATOR, case_id)
             assert row is not None
             values = self._changed_values(row, changes)
@@ -200,7 +199,7 @@ class CaseService:
         the user cannot see (which must not be revealed), is already "deleted" for them (False)."""
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             if role is None:
                 return False
             _require(role, CaseRole.OWNER, case_id)
@@ -292,14 +291,6 @@ def _speaker(message: CaseMessage, names: dict[str, str]) -> str:
     role = message.role.capitalize()
     name = names.get(message.author_id or "")
     return f"{role} ({name})" if name and message.role == "user" else role
-
-
-async def _role_of(session: AsyncSession, row: CaseRow, user_id: str) -> CaseRole | None:
-    """The owner's role, else the highest role shared with the user or one of their teams."""
-    if row.owner_id == user_id:
-        return CaseRole.OWNER
-    granted = [CaseRole(role) for role in await sharing_repo.granted_roles(session, row.case_id, user_id)]
-    return max(granted, key=lambda role: role.rank, default=None)
 
 
 def _require(role: CaseRole | None, needed: CaseRole, case_id: str) -> None:
