@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
+from faultmaven.api.lifespan import settings_error_line
 from faultmaven.config.settings import Settings
 
 app = typer.Typer(help="FaultMaven: AI troubleshooting copilot for SRE and DevOps.", no_args_is_help=True)
@@ -62,7 +64,10 @@ def serve(
     """Run the HTTP API server."""
     import uvicorn
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SystemExit(settings_error_line(error)) from None
     check_bind_allowed(settings, host, force)
     uvicorn.run(
         "faultmaven.main:app",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import ValidationError
 
 from faultmaven import __version__
 from faultmaven.api.browser_guard import CrossSiteRequestGuard, allowed_origins_regex
 from faultmaven.api.console import mount_console
 from faultmaven.api.idempotency import IdempotencyMiddleware
+from faultmaven.api.lifespan import LifespanMiddleware, settings_error_line
 from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
 from faultmaven.api.problems import install_problem_handlers
 from faultmaven.api.rate_limit import RateLimitMiddleware
@@ -66,13 +65,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     container = container or Container(settings)
     container.configure_logging()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        yield
-        await container.stop()
-
-    app = FastAPI(title="FaultMaven", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    app = FastAPI(title="FaultMaven", version=__version__, redirect_slashes=False)
     app.state.container = container
     install_problem_handlers(app)
     _install_routes(app)
@@ -100,7 +93,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             KNOWLEDGE_DOCUMENT_PATH: KNOWLEDGE_DOCUMENT_MAX_BYTES,
         },
     )
+    app.add_middleware(LifespanMiddleware, start=container.start, stop=container.stop)
     return app
 
 
-app = create_app()
+def _app_or_exit() -> FastAPI:
+    """The served app; invalid settings stop the server with one line, not a traceback."""
+    try:
+        return create_app()
+    except ValidationError as error:
+        raise SystemExit(settings_error_line(error)) from None
+
+
+app = _app_or_exit()
