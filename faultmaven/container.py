@@ -30,6 +30,12 @@ from faultmaven.infrastructure.queue.in_process import InProcessJobQueue
 from faultmaven.infrastructure.queue.taskiq_queue import TaskiqJobQueue
 from faultmaven.infrastructure.rate_limiter import RateLimiter
 from faultmaven.infrastructure.redis_health import redis_reachable
+from faultmaven.infrastructure.security.encryption import (
+    FieldCipher,
+    MissingKeyError,
+    attach_cipher,
+    local_key,
+)
 from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
@@ -67,7 +73,17 @@ class Container:
 
     @cached_property
     def database(self) -> Database:
-        return Database(self.settings.database_url)
+        database = Database(self.settings.database_url)
+        attach_cipher([database.write_engine, database.read_engine], lambda: self.field_cipher)
+        return database
+
+    @cached_property
+    def field_cipher(self) -> FieldCipher:
+        """The at-rest cipher: configured keys, else (local mode only) a key file in the data directory."""
+        keys = self.settings.encryption_keys
+        if not keys and self.settings.auth_mode == "token":
+            raise MissingKeyError("token mode needs an encryption key for the originals stored at rest")
+        return FieldCipher(keys or [local_key(self.settings.encryption_key_file)])
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -239,6 +255,9 @@ class Container:
         async with self._start_lock:
             if self._started:
                 return
+            with startup_step("FAULTMAVEN_ENCRYPTION_KEYS", "generate a key with `faultmaven keys generate` "
+                              "and set it (comma-separated, newest first)"):
+                _ = self.field_cipher
             if self.settings.kb_semantic:
                 with startup_step("FAULTMAVEN_KB_SEMANTIC", "install the extra (pip install "
                                   "'faultmaven[semantic]') or set FAULTMAVEN_KB_SEMANTIC=false"):

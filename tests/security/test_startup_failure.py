@@ -59,3 +59,10 @@ def test_a_good_start_runs_in_the_lifespan(tmp_path) -> None:
     env = {"FAULTMAVEN_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'ok.db'}"}
     with running_server(env) as base_url:
         assert httpx.get(f"{base_url}/health/ready", timeout=5).status_code == 200
+
+
+def test_token_mode_without_an_encryption_key_stops_the_server(tmp_path) -> None:
+    result = serve({"FAULTMAVEN_AUTH_MODE": "token", "FAULTMAVEN_ENCRYPTION_KEYS": ""}, tmp_path)
+    assert result.returncode != 0
+    line = the_line(result.stderr)
+    assert "FAULTMAVEN_ENCRYPTION_KEYS" in line and "faultmaven keys generate" in line
