@@ -1,7 +1,9 @@
 """`Idempotency-Key` on every POST, as the contract states: first response stored, replayed byte for byte.
 
 Scoped to caller, method and path; the record lives in the database, so a retry that lands on another
-server process replays too.
+server process replays too. A streamed query (`Accept: text/event-stream`) is stored once its stream
+ended, and a replay sends the whole stream again; a stream the client left midway is not stored (its
+query carries on, readable at its `Location` or `/events`), so a retry runs the request again.
 """
 
 from __future__ import annotations
