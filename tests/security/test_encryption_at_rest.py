@@ -137,3 +137,22 @@ def _case_input():
     from faultmaven.services.case_service import CaseCreate
 
     return CaseCreate(title="rotation")
+
+
+def test_cli_generates_keys_and_rotates(tmp_path, monkeypatch) -> None:
+    from cryptography.fernet import Fernet
+    from typer.testing import CliRunner
+
+    from faultmaven.cli import app
+
+    runner = CliRunner()
+    generated = runner.invoke(app, ["keys", "generate"])
+    assert generated.exit_code == 0
+    key = generated.stdout.strip()
+    assert Fernet(key.encode()).decrypt(Fernet(key.encode()).encrypt(b"x")) == b"x"
+    monkeypatch.setenv("FAULTMAVEN_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("FAULTMAVEN_KB_LOAD_STARTER", "false")
+    monkeypatch.setenv("FAULTMAVEN_ENCRYPTION_KEYS", f"{generate_key()},{key}")
+    rotated = runner.invoke(app, ["keys", "rotate"])
+    assert rotated.exit_code == 0, rotated.output
+    assert "re-encrypted with the first key" in rotated.stdout
