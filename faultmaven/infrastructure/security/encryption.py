@@ -3,7 +3,7 @@
 Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`) under a MultiFernet: the first key of
 FAULTMAVEN_ENCRYPTION_KEYS encrypts, every key decrypts, so a key is rotated by putting the new one first
 and keeping the old ones until `faultmaven keys rotate` has re-encrypted what they protect. A copied
-database file then shows no original in plain text.
+database file then shows none of these originals in plain text.
 
 The cipher is attached to a database's engines (`attach_cipher`) and used by the `EncryptedJSON` column
 type, so services read and write plain dicts and never see ciphertext.
