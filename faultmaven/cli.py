@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
+from faultmaven.api.lifespan import settings_error_line
 from faultmaven.config.settings import Settings
 
 app = typer.Typer(help="FaultMaven: AI troubleshooting copilot for SRE and DevOps.", no_args_is_help=True)
@@ -19,6 +21,8 @@ app.add_typer(db_app, name="db")
 logs_app = typer.Typer(help="Log parsing and digests, offline.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(logs_app, name="logs")
+keys_app = typer.Typer(help="Encryption keys for the originals stored at rest.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 kb_app = typer.Typer(help="Knowledge base: runbooks and guides the agent searches.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 
@@ -62,7 +66,10 @@ def serve(
     """Run the HTTP API server."""
     import uvicorn
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise SystemExit(settings_error_line(error)) from None
     check_bind_allowed(settings, host, force)
     uvicorn.run(
         "faultmaven.main:app",
@@ -224,6 +231,23 @@ def worker() -> None:
         await queue.run_worker()
 
     _with_container(action)
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new key for FAULTMAVEN_ENCRYPTION_KEYS (put it first to rotate; keep the old ones)."""
+    from faultmaven.infrastructure.security.encryption import generate_key
+
+    typer.echo(generate_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every stored original under the first key; older keys may then be removed."""
+    from faultmaven.infrastructure.persistence.key_rotation import reencrypt_mask_maps
+
+    count = _with_container(lambda container: reencrypt_mask_maps(container.database))
+    typer.echo(f"{count} case mask maps re-encrypted with the first key")
 
 
 @app.command()

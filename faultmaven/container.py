@@ -12,8 +12,10 @@ from functools import cached_property
 from typing import Any
 
 import structlog
+from sqlalchemy import make_url
 
 from faultmaven import __version__
+from faultmaven.api.lifespan import startup_step
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
 from faultmaven.infrastructure.llm.router import LLMRouter
@@ -28,6 +30,12 @@ from faultmaven.infrastructure.queue.in_process import InProcessJobQueue
 from faultmaven.infrastructure.queue.taskiq_queue import TaskiqJobQueue
 from faultmaven.infrastructure.rate_limiter import RateLimiter
 from faultmaven.infrastructure.redis_health import redis_reachable
+from faultmaven.infrastructure.security.encryption import (
+    FieldCipher,
+    MissingKeyError,
+    attach_cipher,
+    local_key,
+)
 from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
@@ -65,7 +73,17 @@ class Container:
 
     @cached_property
     def database(self) -> Database:
-        return Database(self.settings.database_url)
+        database = Database(self.settings.database_url)
+        attach_cipher([database.write_engine, database.read_engine], lambda: self.field_cipher)
+        return database
+
+    @cached_property
+    def field_cipher(self) -> FieldCipher:
+        """The at-rest cipher: configured keys, else (local mode only) a key file in the data directory."""
+        keys = self.settings.encryption_keys
+        if not keys and self.settings.auth_mode == "token":
+            raise MissingKeyError("token mode needs an encryption key for the originals stored at rest")
+        return FieldCipher(keys or [local_key(self.settings.encryption_key_file)])
 
     @cached_property
     def metrics(self) -> Metrics:
@@ -230,19 +248,32 @@ class Container:
         set_redactor(redact)
 
     async def start(self) -> None:
-        """Idempotent: lifespan calls it, and so does the first request when no lifespan ran."""
+        """Idempotent: lifespan calls it, and so does the first request when no lifespan ran. A failing
+        step raises `StartupError` naming its setting."""
         if self._started:
             return
         async with self._start_lock:
             if self._started:
                 return
+            with startup_step("FAULTMAVEN_ENCRYPTION_KEYS", "generate a key with `faultmaven keys generate` "
+                              "and set it (comma-separated, newest first)"):
+                _ = self.field_cipher
             if self.settings.kb_semantic:
-                require_available()
-            if self.settings.migrate_on_start:
-                await upgrade_to_head(self.database)
+                with startup_step("FAULTMAVEN_KB_SEMANTIC", "install the extra (pip install "
+                                  "'faultmaven[semantic]') or set FAULTMAVEN_KB_SEMANTIC=false"):
+                    require_available()
+            database_at = make_url(self.settings.database_url).render_as_string(hide_password=True)
+            with startup_step("FAULTMAVEN_DATABASE_URL", f"start the database at {database_at} or correct "
+                              "the URL"):
+                if self.settings.migrate_on_start:
+                    await upgrade_to_head(self.database)
+                elif not await self.database.ping():
+                    raise ConnectionError("the database does not answer")
             if self.settings.kb_load_starter:
                 await self._load_starter_knowledge()
-            await self.job_queue.start()
+            queue_setting = "FAULTMAVEN_QUEUE_URL" if self.settings.queue_url else "FAULTMAVEN_DATABASE_URL"
+            with startup_step(queue_setting, "start the service it names or correct the URL"):
+                await self.job_queue.start()
             self._background.append(asyncio.create_task(self._purge_loop()))
             self._background.append(asyncio.create_task(self._dashboard_sample_loop()))
             if self.settings.kb_semantic:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import ValidationError
 
 from faultmaven import __version__
+from faultmaven.api.browser_guard import CrossSiteRequestGuard, allowed_origins_regex
 from faultmaven.api.console import mount_console
 from faultmaven.api.idempotency import IdempotencyMiddleware
+from faultmaven.api.lifespan import LifespanMiddleware, settings_error_line
 from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
 from faultmaven.api.problems import install_problem_handlers
 from faultmaven.api.rate_limit import RateLimitMiddleware
@@ -51,12 +50,6 @@ EVIDENCE_UPLOAD_PATH = r"/api/v1/cases/[^/]+/data"
 KNOWLEDGE_DOCUMENT_PATH = r"/api/v1/knowledge/documents(/[^/]+)?"
 KNOWLEDGE_DOCUMENT_MAX_BYTES = 6_000_000
 """5 MiB of document text (the service's own cap) plus room for multipart headers and JSON escaping."""
-EXTENSION_ORIGINS = r"(chrome-extension|moz-extension)://[A-Za-z0-9_.\-]+"
-
-
-def _cors_origin_regex(settings: Settings) -> str:
-    configured = [re.escape(origin) for origin in settings.cors_origins]
-    return "^(" + "|".join([EXTENSION_ORIGINS, *configured]) + ")$"
 
 
 def _install_routes(app: FastAPI) -> None:
@@ -72,13 +65,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     container = container or Container(settings)
     container.configure_logging()
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await container.start()
-        yield
-        await container.stop()
-
-    app = FastAPI(title="FaultMaven", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    app = FastAPI(title="FaultMaven", version=__version__, redirect_slashes=False)
     app.state.container = container
     install_problem_handlers(app)
     _install_routes(app)
@@ -89,12 +76,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     app.add_middleware(EnsureStartedMiddleware, start=container.start)
     app.add_middleware(
         CORSMiddleware,
-        allow_origin_regex=_cors_origin_regex(container.settings),
+        allow_origin_regex=allowed_origins_regex(container.settings.cors_origins),
         allow_credentials=True,
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=EXPOSED_HEADERS,
     )
+    if container.settings.auth_mode == "local":
+        app.add_middleware(CrossSiteRequestGuard, allowed_origins=container.settings.cors_origins)
     app.add_middleware(
         RequestContextMiddleware,
         metrics=container.metrics,
@@ -104,7 +93,16 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             KNOWLEDGE_DOCUMENT_PATH: KNOWLEDGE_DOCUMENT_MAX_BYTES,
         },
     )
+    app.add_middleware(LifespanMiddleware, start=container.start, stop=container.stop)
     return app
 
 
-app = create_app()
+def _app_or_exit() -> FastAPI:
+    """The served app; invalid settings stop the server with one line, not a traceback."""
+    try:
+        return create_app()
+    except ValidationError as error:
+        raise SystemExit(settings_error_line(error)) from None
+
+
+app = _app_or_exit()

@@ -6,6 +6,7 @@ scale-out engines; without them those parameters are skipped with the reason sta
 
 from __future__ import annotations
 
+import base64
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,8 @@ from pathlib import Path
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="faultmaven-tests-"))
 os.environ["FAULTMAVEN_DATABASE_URL"] = f"sqlite+aiosqlite:///{_SESSION_DIR / 'default.db'}"
+# A Fernet key for the originals stored at rest (token mode refuses to start without one).
+os.environ["FAULTMAVEN_ENCRYPTION_KEYS"] = base64.urlsafe_b64encode(os.urandom(32)).decode()
 for name in list(os.environ):
     if name.startswith("FAULTMAVEN_LLM_") or name in {"FAULTMAVEN_AUTH_MODE", "FAULTMAVEN_REDIS_URL"}:
         del os.environ[name]

@@ -1,7 +1,9 @@
 """`Idempotency-Key` on every POST, as the contract states: first response stored, replayed byte for byte.
 
 Scoped to caller, method and path; the record lives in the database, so a retry that lands on another
-server process replays too.
+server process replays too. A streamed query (`Accept: text/event-stream`) is stored once its stream
+ended, and a replay sends the whole stream again; a stream the client left midway is not stored (its
+query carries on, readable at its `Location` or `/events`), so a retry runs the request again.
 """
 
 from __future__ import annotations
@@ -58,15 +60,16 @@ class SpooledBody:
     def digest(self) -> str:
         return self._hash.hexdigest()
 
-    def receive(self) -> Receive:
-        """Replays the body in chunks, then reports a disconnect."""
+    def receive(self, client: Receive) -> Receive:
+        """Replays the body in chunks, then waits on the client's own channel: a streamed response
+        listens there for the disconnect, and must not be told of one the client never made."""
         self.file.seek(0)
         done = False
 
         async def receive() -> Message:
             nonlocal done
             if done:
-                return {"type": "http.disconnect"}
+                return await client()
             chunk = self.file.read(REPLAY_CHUNK_BYTES)
             done = self.file.tell() >= self.size
             return {"type": "http.request", "body": chunk, "more_body": not done}
@@ -96,9 +99,12 @@ class IdempotencyMiddleware:
         self.container = container
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
         headers = Headers(scope=scope)
         key = headers.get("idempotency-key")
-        if scope["type"] != "http" or scope["method"] != "POST" or key is None:
+        if key is None:
             await self.app(scope, receive, send)
             return
         request_id = scope.get("state", {}).get("request_id")
@@ -116,15 +122,17 @@ class IdempotencyMiddleware:
             try:
                 principal = state.get("principal") or await resolve_principal(self.container, headers)
             except ServiceError:
-                await self.app(scope, body.receive(), send)
+                await self.app(scope, body.receive(receive), send)
                 return
             state["principal"] = principal
             record_key = _record_key(principal.user_id, "POST", scope["path"], key)
-            await self._run_once(scope, body, record_key, send)
+            await self._run_once(scope, body, record_key, receive, send)
         finally:
             body.close()
 
-    async def _run_once(self, scope: Scope, body: SpooledBody, record_key: str, send: Send) -> None:
+    async def _run_once(
+        self, scope: Scope, body: SpooledBody, record_key: str, receive: Receive, send: Send
+    ) -> None:
         store = self.container.idempotency_store
         request_id = scope.get("state", {}).get("request_id")
         claim = await store.claim(record_key, body.digest)
@@ -147,7 +155,7 @@ class IdempotencyMiddleware:
             assert claim.stored is not None
             await self._replay(claim.stored, send)
         else:
-            await self._run_and_store(scope, body, record_key, send)
+            await self._run_and_store(scope, body, record_key, receive, send)
 
     @staticmethod
     async def _replay(stored: StoredResponse, send: Send) -> None:
@@ -156,9 +164,13 @@ class IdempotencyMiddleware:
         await send({"type": "http.response.start", "status": stored.status, "headers": headers})
         await send({"type": "http.response.body", "body": stored.body, "more_body": False})
 
-    async def _run_and_store(self, scope: Scope, body: SpooledBody, record_key: str, send: Send) -> None:
+    async def _run_and_store(
+        self, scope: Scope, body: SpooledBody, record_key: str, receive: Receive, send: Send
+    ) -> None:
+        """Stores the response once it was sent whole; a stream the client left midway is not an answer
+        to replay (a retry runs the request again)."""
         store = self.container.idempotency_store
-        captured: dict[str, object] = {"status": 500, "headers": []}
+        captured: dict[str, object] = {"status": 500, "headers": [], "complete": False}
         chunks: list[bytes] = []
 
         async def capture(message: Message) -> None:
@@ -172,14 +184,16 @@ class IdempotencyMiddleware:
             elif message["type"] == "http.response.body":
                 chunks.append(message.get("body", b""))
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                captured["complete"] = True
 
         try:
-            await self.app(scope, body.receive(), capture)
+            await self.app(scope, body.receive(receive), capture)
         except BaseException:
             await store.release(record_key)
             raise
         status = int(captured["status"])  # type: ignore[call-overload]
-        if _worth_storing(status):
+        if _worth_storing(status) and captured["complete"]:
             await store.complete(record_key, StoredResponse(status, captured["headers"], b"".join(chunks)))  # type: ignore[arg-type]
         else:
             await store.release(record_key)

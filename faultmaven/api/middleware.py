@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware on every request: request id, trailing slash, body cap, metrics, last-resort 500."""
+"""Pure-ASGI middleware on every request: request id, security headers, trailing slash, body cap, metrics,
+last-resort 500."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import structlog
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from faultmaven.api.outage import RETRY_AFTER_SECONDS, OutageLog, outage_kind
 from faultmaven.api.problems import problem_response
 from faultmaven.infrastructure.observability.metrics import Metrics
 
 _logger = structlog.get_logger("faultmaven.http")
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:\-]{1,64}")
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 
 
 class BodyTooLarge(Exception):
@@ -32,7 +35,17 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 def _request_id(scope: Scope) -> str:
     given = _header(scope, b"x-request-id")
-    return given if given and _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def _response_headers(headers: list[tuple[bytes, bytes]], request_id: str) -> list[tuple[bytes, bytes]]:
+    """Our request id, and the headers that stop a browser from sniffing a JSON or text body into HTML
+    and from sending our URLs (case ids, query strings) to other sites as a referrer."""
+    present = {name.lower() for name, _ in headers}
+    kept = [(name, value) for name, value in headers if name.lower() != b"x-request-id"]
+    kept += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+    kept.append((b"x-request-id", request_id.encode()))
+    return kept
 
 
 def _nul_problem(scope: Scope, request_id: str) -> Response | None:
@@ -85,6 +98,7 @@ class RequestContextMiddleware:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.body_limits = body_limits or {}
+        self.outages = OutageLog()
 
     def _body_limit(self, path: str) -> int:
         """The cap for this path: the longest matching configured pattern's, else the default."""
@@ -107,9 +121,7 @@ class RequestContextMiddleware:
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder.update(status=message["status"], started=True)
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
-                headers.append((b"x-request-id", request_id.encode()))
-                message = {**message, "headers": headers}
+                message = {**message, "headers": _response_headers(message.get("headers", []), request_id)}
             await send(message)
 
         try:
@@ -130,7 +142,19 @@ class RequestContextMiddleware:
                     code="PAYLOAD_TOO_LARGE",
                     request_id=request_id,
                 )(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            kind = outage_kind(error)
+            if kind is not None:
+                self.outages.record(kind, error)
+                if not status_holder["started"]:
+                    await problem_response(
+                        503,
+                        "Storage is unavailable for the moment; retry shortly",
+                        code="STORAGE_UNAVAILABLE",
+                        request_id=request_id,
+                        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                    )(scope, receive, send_with_id)
+                return
             _logger.exception("unhandled error", path=scope["path"], method=scope["method"])
             if not status_holder["started"]:
                 await problem_response(

@@ -12,10 +12,13 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
+def data_directory() -> Path:
+    return Path(user_data_dir("faultmaven", appauthor=False))
+
+
 def default_database_url() -> str:
     """A SQLite file under the user's data directory: zero setup on a laptop."""
-    data_dir = Path(user_data_dir("faultmaven", appauthor=False))
-    return f"sqlite+aiosqlite:///{data_dir / 'faultmaven.db'}"
+    return f"sqlite+aiosqlite:///{data_directory() / 'faultmaven.db'}"
 
 
 class Settings(BaseSettings):
@@ -37,6 +40,10 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=365, ge=1)
     session_timeout_minutes: int = Field(default=24 * 60, ge=5)
     purge_interval_seconds: float = Field(default=3600, gt=0)
+
+    # Fernet keys for originals stored at rest (newest first); local mode without one generates a key file.
+    encryption_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    encryption_key_file: Path = Field(default_factory=lambda: data_directory() / "encryption.key")
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     max_request_bytes: int = Field(default=1_000_000, ge=1024)
@@ -82,7 +89,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "encryption_keys", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):

@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import case_repository as repo
 from faultmaven.infrastructure.persistence import query_repository as query_repo
@@ -130,7 +129,7 @@ class CaseService:
         """
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
         _require(role, needed, case_id)
         assert row is not None
         return repo.case_from_row(row)
@@ -153,7 +152,7 @@ class CaseService:
     async def role_on(self, user_id: str, case_id: str) -> CaseRole | None:
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-            return await _role_of(session, row, user_id) if row is not None else None
+            return await sharing_repo.role_on(session, row, user_id) if row is not None else None
 
     async def list_cases(
         self,
@@ -183,7 +182,7 @@ class CaseService:
         now = utcnow()
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, now, for_update=True)
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             _require(role, CaseRole.COLLABORATOR, case_id)
             assert row is not None
             values = self._changed_values(row, changes)
@@ -220,7 +219,7 @@ class CaseService:
         the user cannot see (which must not be revealed), is already "deleted" for them (False)."""
         async with self._db.write() as session:
             row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             if role is None:
                 return False
             _require(role, CaseRole.OWNER, case_id)
@@ -311,14 +310,6 @@ def _speaker(line: repo.TranscriptLine) -> str:
     role = MESSAGE_ROLES[line.message_type]
     named = line.author_name and role == "user"
     return f"{role.capitalize()} ({line.author_name})" if named else role.capitalize()
-
-
-async def _role_of(session: AsyncSession, row: CaseRow, user_id: str) -> CaseRole | None:
-    """The owner's role, else the highest role shared with the user or one of their teams."""
-    if row.owner_id == user_id:
-        return CaseRole.OWNER
-    granted = [CaseRole(role) for role in await sharing_repo.granted_roles(session, row.case_id, user_id)]
-    return max(granted, key=lambda role: role.rank, default=None)
 
 
 def _require(role: CaseRole | None, needed: CaseRole, case_id: str) -> None:

@@ -16,7 +16,7 @@ from faultmaven.infrastructure.persistence.team_tables import TeamRow
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.sharing import AuditEvent, CaseRole, Participant, PrincipalType
 from faultmaven.services.case_service import CaseService
-from faultmaven.services.errors import ConflictError, NotFoundError
+from faultmaven.services.errors import ConflictError, NotFoundError, UnprocessableError
 
 
 class ShareTarget(BaseModel):
@@ -156,10 +156,12 @@ class SharingService:
         return listed
 
     async def transfer(self, actor_id: str, case_id: str, target: ShareTarget) -> str:
-        """Hand the case to another user; the previous owner stays on it as a collaborator."""
-        if target.team_id is not None:
-            raise ConflictError("A case is owned by a user, not a team", code="OWNER_MUST_BE_USER")
+        """Hand the case to another user; the previous owner stays on it as a collaborator. The caller's
+        right to the case is checked first, so a stranger learns nothing from the target's validity."""
         case = await self._cases.authorize(actor_id, case_id, CaseRole.OWNER)
+        if target.team_id is not None:
+            raise UnprocessableError("A case is owned by a user, not a team: give user_id or username",
+                                     code="OWNER_MUST_BE_USER")
         async with self._db.write() as session:
             _, new_owner, _ = await _resolve(session, target)
             if new_owner != case.owner_id:

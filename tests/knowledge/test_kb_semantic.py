@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from faultmaven.api.lifespan import StartupError
 from faultmaven.container import Container
 from faultmaven.infrastructure.persistence import knowledge_repository
 from faultmaven.services.knowledge import embeddings
@@ -123,5 +124,5 @@ def test_scores_stay_within_zero_and_one() -> None:
 async def test_the_server_refuses_to_start_when_the_extra_is_missing(make_settings, monkeypatch) -> None:
     monkeypatch.setattr(embeddings, "REQUIRED_MODULES", ("faultmaven_no_such_module",))
     refusal = r"FAULTMAVEN_KB_SEMANTIC=true but the optional 'semantic' extra is not installed"
-    with pytest.raises(embeddings.SemanticUnavailableError, match=refusal):
+    with pytest.raises(StartupError, match=refusal):
         await Container(make_settings(kb_semantic=True)).start()

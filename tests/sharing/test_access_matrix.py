@@ -213,3 +213,45 @@ async def test_other_route_matrix(world: World, method: str, path: str) -> None:
             assert (status == 403) == (role != "admin"), (role, method, path, status)
         else:
             assert status not in (401, 403), (role, method, path, status, response.text)
+
+
+KNOWLEDGE_CASE_ROUTES: dict[tuple[str, str], CaseRole] = {
+    ("POST", "/api/v1/knowledge/documents"): C,
+    ("GET", "/api/v1/knowledge/documents/{document_id}"): V,
+    ("PUT", "/api/v1/knowledge/documents/{document_id}"): C,
+    ("DELETE", "/api/v1/knowledge/documents/{document_id}"): C,
+}
+
+
+async def case_document(world: World, case_id: str) -> str:
+    created = await world.http.post(
+        "/api/v1/knowledge/documents",
+        headers=world.tokens["owner"],
+        json={"title": "Case notes", "content": "# Notes\n\nrestart the pool", "case_id": case_id},
+    )
+    assert created.status_code == 201, created.text
+    return created.json()["document_id"]
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(KNOWLEDGE_CASE_ROUTES))
+async def test_case_knowledge_matrix(world: World, method: str, path: str) -> None:
+    """Case documents (the case report among them) are written like evidence: collaborators and owners;
+    viewers read them; anyone else learns nothing of them."""
+    failures = []
+    for role in ROLES:
+        ids = await shared_case(world)
+        document_id = await case_document(world, ids["case_id"])
+        url = path.format(document_id=document_id)
+        body = {"title": "Changed", "content": "# Changed\n\nnew text", "case_id": ids["case_id"]}
+        response = await world.http.request(
+            method, url, json=body if method in ("POST", "PUT") else None, headers=world.tokens[role]
+        )
+        needed = KNOWLEDGE_CASE_ROUTES[(method, path)]
+        if not expected_case_status(role, method, path, needed)(response.status_code):
+            failures.append(f"{role}: {response.status_code} {response.text[:120]}")
+        if response.status_code in (403, 404):
+            after = await world.http.get(
+                f"/api/v1/knowledge/documents/{document_id}", headers=world.tokens["owner"]
+            )
+            assert after.json()["title"] == "Case notes", role
+    assert not failures, f"{method} {path}\n" + "\n".join(failures)

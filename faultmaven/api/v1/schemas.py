@@ -4,36 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field
 
 from faultmaven.models.agent import QueryPriority
 from faultmaven.models.case import CasePriority, CaseStatus
+from faultmaven.models.validation import NulFreeModel
 
 MAX_TITLE = 200
 MAX_DESCRIPTION = 10_000
 MAX_MESSAGE = 200_000
 
 
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
-class Body(BaseModel):
-    """A request body: NUL characters are refused anywhere in it (PostgreSQL cannot store them, and no
-    troubleshooting text needs them)."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nul(cls, data: Any) -> Any:
-        if _has_nul(data):
-            raise ValueError("NUL characters (\\u0000) are not allowed")
-        return data
+class Body(NulFreeModel):
+    """A request body (NUL characters refused anywhere in it)."""
 
 
 class CaseCreateBody(Body):

@@ -30,12 +30,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import column, table
 
-from faultmaven.infrastructure.persistence import sharing_repository
+from faultmaven.infrastructure.persistence import case_repository, sharing_repository
 from faultmaven.infrastructure.persistence.knowledge_tables import (
     SQLITE_FTS_TABLE,
     KnowledgeChunkRow,
     KnowledgeDocumentRow,
 )
+from faultmaven.models.case import utcnow
+from faultmaven.models.sharing import CaseRole
 
 DELETED = "deleted"
 TS_CONFIG = "english"
@@ -101,6 +103,12 @@ def _document_filters(dialect: str, query: DocumentQuery) -> list[ColumnElement[
     if query.tags:
         conditions.append(_has_all_tags(dialect, query.tags))
     return conditions
+
+
+async def case_role(session: AsyncSession, case_id: str, user_id: str) -> CaseRole | None:
+    """The user's role on a live case, None when they do not take part in it (or it does not exist)."""
+    case = await case_repository.get_case_row(session, case_id, utcnow())
+    return await sharing_repository.role_on(session, case, user_id) if case is not None else None
 
 
 async def takes_part_in(session: AsyncSession, case_id: str, user_id: str) -> bool:

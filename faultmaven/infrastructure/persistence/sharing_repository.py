@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from faultmaven.infrastructure.persistence.sharing_tables import AuditEventRow, CaseParticipantRow
 from faultmaven.infrastructure.persistence.tables import CaseRow
 from faultmaven.infrastructure.persistence.team_tables import TeamMemberRow
+from faultmaven.models.sharing import CaseRole
 
 
 def _teams_of(user_id: str) -> Select[tuple[str]]:
@@ -42,6 +43,14 @@ async def granted_roles(session: AsyncSession, case_id: str, user_id: str) -> li
         select(CaseParticipantRow.role).where(CaseParticipantRow.case_id == case_id, _grants_to(user_id))
     )
     return list(rows.scalars())
+
+
+async def role_on(session: AsyncSession, case: CaseRow, user_id: str) -> CaseRole | None:
+    """The owner's role, else the highest role shared with the user or one of their teams."""
+    if case.owner_id == user_id:
+        return CaseRole.OWNER
+    granted = [CaseRole(role) for role in await granted_roles(session, case.case_id, user_id)]
+    return max(granted, key=lambda role: role.rank, default=None)
 
 
 async def participants(session: AsyncSession, case_id: str) -> list[CaseParticipantRow]:

@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from faultmaven.infrastructure.security.encryption import EncryptedJSON
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -127,7 +129,7 @@ class CaseRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
-    mask_map: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    mask_map: Mapped[dict[str, str]] = mapped_column(EncryptedJSON, default=dict)  # the originals
 
 
 class CaseMessageRow(Base):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from itertools import islice
 from typing import Any
@@ -182,6 +183,9 @@ class EvidenceService:
             facts = await self._inspect(upload)
             sample, complete = await asyncio.to_thread(_head, upload, facts.encoding)
             classification = classify(sample, upload.filename, complete=complete)
+            upload.filename, upload.description = await self._cases.mask_for_llm(
+                case_id, [upload.filename[:255], upload.description], self._sanitizer
+            )
             row = await self._insert_item(owner_id, case_id, upload, facts, classification)
             await self._announce(owner_id, case_id, upload, row, classification)
             handed_over = True
@@ -214,12 +218,13 @@ class EvidenceService:
         facts: TextFacts,
         classification: Classification,
     ) -> EvidenceItemRow:
+        """The upload's name and description come masked: evidence is stored masked, names included."""
         now = utcnow()
         row = EvidenceItemRow(
             data_id=new_id("data"),
             case_id=case_id,
             uploaded_by=owner_id,
-            filename=upload.filename[:255],
+            filename=upload.filename,
             description=upload.description,
             data_type=classification.data_type,
             type_confidence=classification.confidence,
@@ -380,9 +385,21 @@ class EvidenceService:
             raise NotFoundError(f"Evidence {data_id} not found in case {case_id}", code="DATA_NOT_FOUND")
         return item_from_row(row)
 
+    def _restored_item(self, item: EvidenceItem, mask_map: dict[str, str]) -> EvidenceItem:
+        """Reads for the API are a case member's: their own originals come back (the LLM's never do)."""
+        return item.model_copy(update={
+            "filename": self._sanitizer.restore(item.filename, mask_map),
+            "description": self._sanitizer.restore(item.description or "", mask_map),
+            "digest": _restored_json(item.digest, lambda text: self._sanitizer.restore(text, mask_map)),
+        })
+
+    async def for_member(self, case_id: str, item: EvidenceItem) -> EvidenceItem:
+        """A stored (masked) item as its case's members see it."""
+        return self._restored_item(item, await self._cases.mask_map(case_id))
+
     async def get_evidence(self, owner_id: str, case_id: str, data_id: str) -> EvidenceItem:
         await self._cases.authorize(owner_id, case_id)
-        return await self._item(case_id, data_id)
+        return await self.for_member(case_id, await self._item(case_id, data_id))
 
     async def list_evidence(
         self, owner_id: str, case_id: str, limit: int, offset: int
@@ -390,12 +407,14 @@ class EvidenceService:
         await self._cases.authorize(owner_id, case_id)
         async with self._db.read() as session:
             rows, total = await repo.list_items(session, case_id, limit, offset)
-        return [item_from_row(row) for row in rows], total
+        mask_map = await self._cases.mask_map(case_id)
+        return [self._restored_item(item_from_row(row), mask_map) for row in rows], total
 
     async def get_lines(
         self, owner_id: str, case_id: str, data_id: str, start: int, end: int
     ) -> tuple[EvidenceItem, list[EvidenceLine]]:
-        """The stored (sanitized) lines `start..end`, clipped to what the item holds."""
+        """Lines `start..end` (stored masked, returned restored for the case member), clipped to what the
+        item holds."""
         if end < start or end - start + 1 > MAX_RANGE_LINES:
             raise UnprocessableError(
                 f"end must be >= start and the range at most {MAX_RANGE_LINES} lines", code="INVALID_RANGE"
@@ -403,7 +422,12 @@ class EvidenceService:
         item = await self.get_evidence(owner_id, case_id, data_id)
         async with self._db.read() as session:
             chunks = await repo.chunks_in_range(session, data_id, start, end)
-        return item, [line for chunk in chunks for line in _lines_of(chunk, start, end)]
+        mask_map = await self._cases.mask_map(case_id)
+        return item, [
+            replace(line, text=self._sanitizer.restore(line.text, mask_map))
+            for chunk in chunks
+            for line in _lines_of(chunk, start, end)
+        ]
 
     async def delete_evidence(self, owner_id: str, case_id: str, data_id: str) -> None:
         """Idempotent: a missing item is already deleted."""
@@ -444,6 +468,16 @@ class EvidenceService:
         """Stored texts with the case's placeholders put back, for the tool layer to re-mask consistently."""
         mask_map = await self._cases.mask_map(case_id)
         return [self._sanitizer.restore(text, mask_map) for text in texts]
+
+
+def _restored_json(value: Any, restore: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return restore(value)
+    if isinstance(value, dict):
+        return {key: _restored_json(item, restore) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_restored_json(item, restore) for item in value]
+    return value
 
 
 def _lines_of(chunk: EvidenceChunkRow, start: int, end: int) -> list[EvidenceLine]:

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from faultmaven.models.validation import NulFreeModel, web_url
+
 MAX_TITLE = 300
 MAX_TAGS = 50
 
@@ -60,7 +62,7 @@ class KnowledgeDocument(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
 
 
-class DocumentInput(BaseModel):
+class DocumentInput(NulFreeModel):
     """A new document as the service receives it, whatever door (route, CLI, starter set) it came by."""
 
     title: str = Field(min_length=1, max_length=MAX_TITLE)
@@ -79,8 +81,13 @@ class DocumentInput(BaseModel):
     def _tags(cls, value: object) -> object:
         return normalize_tags(value)
 
+    @field_validator("source_url")
+    @classmethod
+    def _source_url(cls, value: str | None) -> str | None:
+        return web_url(value)
 
-class DocumentUpdate(BaseModel):
+
+class DocumentUpdate(NulFreeModel):
     """Fields a PUT may change; absent fields keep their value."""
 
     title: str | None = Field(default=None, min_length=1, max_length=MAX_TITLE)
@@ -97,6 +104,11 @@ class DocumentUpdate(BaseModel):
     @classmethod
     def _tags(cls, value: object) -> object:
         return None if value is None else normalize_tags(value)
+
+    @field_validator("source_url")
+    @classmethod
+    def _source_url(cls, value: str | None) -> str | None:
+        return web_url(value)
 
 
 class SearchFilters(BaseModel):

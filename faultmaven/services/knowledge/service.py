@@ -42,6 +42,7 @@ from faultmaven.infrastructure.persistence import knowledge_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.knowledge_tables import KnowledgeChunkRow, KnowledgeDocumentRow
 from faultmaven.models.case import new_id, utcnow
+from faultmaven.models.sharing import CaseRole
 from faultmaven.models.user import User
 from faultmaven.services.errors import ForbiddenError, NotFoundError, UnprocessableError
 from faultmaven.services.knowledge.chunking import chunk_markdown
@@ -190,6 +191,20 @@ def _new_row(
     )
 
 
+async def _require_case_writer(session: Any, case_id: str, user: User) -> None:
+    """Case documents (the case report among them) are written as evidence is: collaborators and owners.
+    A stranger learns nothing (404); a viewer, who may read them, is told the role it takes (403)."""
+    role = await repo.case_role(session, case_id, user.user_id)
+    if role is None:
+        raise NotFoundError(f"Case {case_id} not found", code="CASE_NOT_FOUND")
+    if not role.allows(CaseRole.COLLABORATOR):
+        raise ForbiddenError(
+            f"Your role on this case ({role.value}) does not allow changing its documents; it takes "
+            f"{CaseRole.COLLABORATOR.value}",
+            code="CASE_ROLE_REQUIRED", role=role.value, required_role=CaseRole.COLLABORATOR.value,
+        )
+
+
 class KnowledgeService:
     """Documents and search, always on behalf of a reader: nobody sees a document they may not read."""
 
@@ -205,11 +220,8 @@ class KnowledgeService:
         owner_id = None if scope is DocumentScope.GLOBAL else author.user_id
         row = _new_row(data, scope, owner_id)
         async with self._db.write() as session:
-            if (
-                scope is DocumentScope.CASE
-                and not await repo.takes_part_in(session, data.case_id or "", author.user_id)
-            ):
-                raise NotFoundError(f"Case {data.case_id} not found", code="CASE_NOT_FOUND")
+            if scope is DocumentScope.CASE:
+                await _require_case_writer(session, data.case_id or "", author)
             await repo.insert_document(session, row)
             await repo.replace_chunks(session, row.document_id, chunk_rows(row.document_id, row.content))
         self.start_embedding()
@@ -296,6 +308,8 @@ class KnowledgeService:
         row = await self._readable_row(session, editor, document_id)
         if row.scope == DocumentScope.GLOBAL.value and not editor.is_admin:
             raise ForbiddenError("Only administrators may change global documents", code="ADMIN_REQUIRED")
+        if row.scope == DocumentScope.CASE.value:
+            await _require_case_writer(session, row.case_id or "", editor)
         return row
 
     @staticmethod

@@ -59,8 +59,9 @@ async def upload_evidence(
     item = await container.evidence_service.add_evidence(principal.user_id, case_id, upload)
     await container.audit_log.record(principal.user_id, case_id, "upload", data_id=item.data_id,
                                      filename=item.filename, file_size=item.file_size)
+    shown = await container.evidence_service.for_member(case_id, item)
     return JSONResponse(
-        {"schema_version": SCHEMA_VERSION, **item.to_json()},
+        {"schema_version": SCHEMA_VERSION, **shown.to_json()},
         status_code=201,
         headers={"Location": f"/api/v1/cases/{case_id}/data/{item.data_id}"},
     )

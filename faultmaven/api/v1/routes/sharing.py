@@ -54,7 +54,7 @@ async def unshare_case(
 async def transfer_case(
     case_id: str, body: TransferBody, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
-    target = ShareTarget(user_id=body.user_id, username=body.username)
+    target = ShareTarget(user_id=body.user_id, username=body.username, team_id=body.team_id)
     await container.sharing_service.transfer(principal.user_id, case_id, target)
     return case_json(await container.case_service.authorize(principal.user_id, case_id))
 
