@@ -138,7 +138,7 @@ class CaseService:
         """The case and its mask table, if the user may ask questions in it (a query reads its case once)."""
         async with self._db.read() as session:
             row = await repo.get_case_row(session, case_id, utcnow())
-            role = await _role_of(session, row, user_id) if row is not None else None
+            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
         _require(role, CaseRole.COLLABORATOR, case_id)
         assert row is not None
         return repo.case_from_row(row), dict(row.mask_map or {})
