@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.uploads import read_upload
+from faultmaven.api.v1.responses import EvidenceLines, EvidenceOut, UploadedEvidence, documented
 from faultmaven.models.agent import SCHEMA_VERSION
 from faultmaven.models.sharing import CaseRole
 
@@ -48,7 +49,7 @@ _UPLOAD_BODY = {
 }
 
 
-@router.post("", status_code=201, openapi_extra=_UPLOAD_BODY)
+@router.post("", status_code=201, openapi_extra=_UPLOAD_BODY, **documented(UploadedEvidence, 201))
 async def upload_evidence(
     case_id: str, request: Request, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -66,7 +67,7 @@ async def upload_evidence(
     )
 
 
-@router.get("")
+@router.get("", **documented(list[EvidenceOut]))
 async def list_evidence(
     case_id: str,
     request: Request,
@@ -82,7 +83,7 @@ async def list_evidence(
     return [item.to_json() for item in items]
 
 
-@router.get("/{data_id}")
+@router.get("/{data_id}", **documented(EvidenceOut))
 async def get_evidence(
     case_id: str, data_id: str, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
@@ -90,7 +91,7 @@ async def get_evidence(
     return item.to_json(with_digest=True)
 
 
-@router.get("/{data_id}/lines")
+@router.get("/{data_id}/lines", **documented(EvidenceLines))
 async def get_evidence_lines(
     case_id: str,
     data_id: str,
