@@ -296,6 +296,7 @@ SUBMIT_RESPONSES = {
 }
 LOGIN_ERRORS = {
     401: "Wrong username or password (the same answer for an unknown user)",
+    403: "The account is disabled",
     429: "Too many failed logins: the name is locked out until `Retry-After`",
 }
 RETIRED = {410: "The route is retired (FAULTMAVEN_DEPRECATED_ROUTES_RETIRED): use the successor in `Link`"}

@@ -12,7 +12,15 @@ from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep, bearer_token
 from faultmaven.api.v1.account_schemas import LoginBody, TokenCreateBody
-from faultmaven.api.v1.responses import LOGIN_ERRORS, IssuedTokenOut, LoginOut, MeOut, TokenOut, documented
+from faultmaven.api.v1.responses import (
+    LOGIN_ERRORS,
+    AuthMethods,
+    IssuedTokenOut,
+    LoginOut,
+    MeOut,
+    TokenOut,
+    documented,
+)
 from faultmaven.api.v1.schemas import DevLoginBody
 from faultmaven.models.user import ApiToken, User
 from faultmaven.services.errors import NotFoundError
@@ -52,6 +60,20 @@ async def _login_response(container: Container, user: User, kind: str) -> dict[s
         "user": user_body,
         "view_state": {"session_id": session.session_id, "user": user_body},
     }
+
+
+@router.get("/methods", **documented(AuthMethods))
+async def sign_in_methods(container: ContainerDep) -> dict[str, Any]:
+    """How a person signs in here, asked before signing in: a client offers only these."""
+    settings = container.settings
+    token_mode = settings.auth_mode == "token"
+    return AuthMethods(
+        auth_mode=settings.auth_mode,
+        password=token_mode,
+        dev_login=settings.dev_login_enabled,
+        api_token=True,
+        sign_in_required=token_mode,
+    ).model_dump()
 
 
 @router.post("/dev-login", **documented(LoginOut, errors={404: "Dev login is disabled on this server"}))
