@@ -113,6 +113,16 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     force: Annotated[bool, typer.Option(help="Allow local auth mode on a non-loopback address.")] = False,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Take the client address and scheme from X-Forwarded-For/-Proto.")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated proxy addresses (or '*') whose X-Forwarded-* headers are trusted. "
+            "Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API server."""
     import uvicorn
@@ -126,7 +136,8 @@ def serve(
         workers=workers,
         log_level=log_level,
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
