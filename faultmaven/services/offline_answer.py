@@ -110,7 +110,7 @@ def _is_evidence(result: ToolResult) -> bool:
 
 def _findings_section(facts: OfflineFacts) -> list[str]:
     """The case's own evidence first, then the runbooks that share the case's words; runbooks that only
-    matched general words are named, not quoted, so they cannot pass for an answer about this case."""
+    matched general words are counted, not quoted, so they cannot pass for an answer about this case."""
     evidence = [close_fences(result.text.strip()) for result in facts.tool_results if _is_evidence(result)]
     hits = _knowledge_hits(facts, _case_words(facts))
     related = [
@@ -118,8 +118,7 @@ def _findings_section(facts: OfflineFacts) -> list[str]:
         for shared, source in hits
         if shared
     ]
-    unrelated = sorted({str(source.metadata.get("title") or "") for shared, source in hits if not shared})
-    unrelated = [title for title in unrelated if title]
+    unrelated = [source for shared, source in hits if not shared]
     if not evidence and not related:
         lines = [
             "### Evidence and runbooks\nNothing in this case's evidence or the knowledge base matched "
@@ -129,9 +128,8 @@ def _findings_section(facts: OfflineFacts) -> list[str]:
         lines = ["### What matched this case", *evidence, *related]
     if unrelated:
         lines.append(
-            "Runbooks that matched only general words of the question (probably not about this case): "
-            + ", ".join(unrelated)
-            + "."
+            f"{len(unrelated)} other runbook(s) matched only general words of the question, probably not "
+            "this case; they are listed with the sources as retrieved but not cited."
         )
     return lines
 

@@ -57,8 +57,8 @@ def test_runbooks_are_ranked_by_the_cases_own_words() -> None:
     assert content.index(MOD_JK_LINE) < content.index("**Apache mod_jk workers**")
     assert "check `ss -ltn` on 8009" in content
     for unrelated in ("Rate limiting (429)", "DNS resolution failures", "Database deadlocks"):
-        assert f"**{unrelated}**" not in content
-        assert unrelated in content.split("matched only general words", 1)[1]
+        assert unrelated not in content
+    assert "3 other runbook(s) matched only general words" in content
     sources = offline_sources(facts)
     assert [source.type for source in sources[:2]] == ["log_analysis", "knowledge_base"]
     assert sources[1].metadata["title"] == "Apache mod_jk workers"
@@ -69,7 +69,7 @@ def test_no_runbook_of_this_case_is_said_plainly() -> None:
     content = build_offline_content(facts, "no_llm_configured")
     assert MOD_JK_LINE in content
     assert "**Rate limiting (429)**" not in content
-    assert "probably not about this case" in content
+    assert "probably not this case" in content
 
 
 def test_an_excerpt_cut_inside_a_fence_is_closed() -> None:
