@@ -119,3 +119,41 @@ def test_accessibility_audit_has_no_serious_violation(
         page.wait_for_timeout(300)
         violations[view] = _audit(page)
     assert not any(violations.values()), violations
+
+
+def test_code_blocks_and_commands_have_copy_buttons(
+    page: Any, base_url: str, fake_llm: FakeLLMServer
+) -> None:
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    create_case(page, base_url, "Copy the command")
+    command = "kubectl -n shop rollout restart deploy/checkout"
+    content = f"Restart it:\n\n```sh\n{command}\n```\n"
+    fake_llm.script(structured({"content": content, "response_type": "ANSWER"}))
+    answer, _ = ask(page, "How do I restart checkout?")
+    copy = answer.get_by_role("button", name="Copy to the clipboard")
+    expect(copy).to_have_count(1)
+    copy.focus()
+    page.keyboard.press("Enter")
+    expect(copy).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == command
+
+
+def test_case_timeline_shows_questions_evidence_answers_and_status(
+    page: Any, base_url: str, fake_llm: FakeLLMServer
+) -> None:
+    case_id = _case_with_log(page, base_url, "Timeline case")
+    fake_llm.script(structured({"content": CITING_ANSWER, "response_type": "ANSWER"}))
+    page.reload()
+    ask(page, "Why does checkout return 502?")
+    page.get_by_label("Status").select_option("investigating")
+    expect(page.locator(".case-sub")).to_contain_text("investigating")
+    page.get_by_role("link", name="Timeline").click()
+    expect(page).to_have_url(f"{base_url}/#/cases/{case_id}/timeline")
+    entries = page.locator(".timeline-entry")
+    expect(entries).to_have_count(4)
+    expect(entries.nth(0)).to_contain_text("Evidence")
+    expect(entries.nth(0)).to_contain_text("app.log")
+    expect(entries.nth(1)).to_contain_text("Question")
+    expect(entries.nth(1)).to_contain_text("Why does checkout return 502?")
+    expect(entries.nth(2)).to_contain_text("Answer")
+    expect(entries.nth(3)).to_contain_text("Status changed to investigating")

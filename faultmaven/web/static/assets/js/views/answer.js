@@ -4,7 +4,7 @@
 import { enc } from '../api.js';
 import { appendChildren, h, timeElement } from '../dom.js';
 import { renderMarkdown } from '../markdown.js';
-import { badge } from '../ui.js';
+import { addCopyButtons, badge } from '../ui.js';
 import { openSource, sourceLabel } from './citations.js';
 
 const RESPONSE_MARKERS = {
@@ -54,6 +54,7 @@ export function renderAgentAnswer(article, response, caseId) {
     suggestedActions(response.suggested_actions, response.next_action_hint),
     sourceList(response.sources, response.content, caseId),
     answerFooter(response, metadata)]);
+  addCopyButtons(body);
 }
 
 function degradedNotice(metadata) {
