@@ -21,22 +21,9 @@ SERIOUS = ("serious", "critical")
 
 
 @pytest.fixture(scope="module")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLMServer) -> Iterator[str]:
     with console_server(tmp_path_factory.mktemp("console-answers"), fake_llm_server) as url:
         yield url
-
-
-@pytest.fixture
-def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
-    fake_llm_server.reset()
-    yield fake_llm_server
-    fake_llm_server.reset()
 
 
 def _case_with_log(page: Any, base_url: str, title: str) -> str:

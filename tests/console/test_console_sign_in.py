@@ -20,12 +20,6 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def password_server(
     tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLMServer
 ) -> Iterator[tuple[str, str]]:

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def token_server(
     tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLMServer
 ) -> Iterator[tuple[str, Path]]:

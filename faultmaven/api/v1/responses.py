@@ -300,24 +300,28 @@ LOGIN_ERRORS = {
     429: "Too many failed logins: the name is locked out until `Retry-After`",
 }
 RETIRED = {410: "The route is retired (FAULTMAVEN_DEPRECATED_ROUTES_RETIRED): use the successor in `Link`"}
-DOCUMENT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        **{name: {"type": "string"} for name in (
-                            "title", "document_type", "category", "tags", "source_url", "description",
-                            "scope", "case_id",
-                        )},
-                    },
-                }
+
+
+def text_fields(names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: {"type": "string"} for name in names}
+
+
+def upload_body(form_fields: tuple[str, ...], json_schema: dict[str, Any]) -> dict[str, Any]:
+    """`openapi_extra` of a route that reads its own body: a multipart `file` with text fields, or JSON."""
+    form = {"file": {"type": "string", "format": "binary"}, **text_fields(form_fields)}
+    multipart = {"type": "object", "required": ["file"], "properties": form}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {"schema": multipart},
+                "application/json": {"schema": json_schema},
             },
-            "application/json": {"schema": {"$ref": "#/components/schemas/DocumentInput"}},
-        },
+        }
     }
-}
+
+
+DOCUMENT_BODY = upload_body(
+    ("title", "document_type", "category", "tags", "source_url", "description", "scope", "case_id"),
+    {"$ref": "#/components/schemas/DocumentInput"},
+)
