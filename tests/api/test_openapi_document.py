@@ -95,3 +95,23 @@ def test_streaming_operations_declare_event_stream() -> None:
     submit = paths["/api/v1/cases/{case_id}/queries"]["post"]["responses"]
     assert list(submit["200"]["content"]) == ["text/event-stream"]
     assert list(submit["201"]["content"]) == ["application/json"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({}, {"auth_mode": "local", "password": False, "dev_login": True, "sign_in_required": False}),
+        ({"auth_mode": "token"}, {"auth_mode": "token", "password": True, "dev_login": False,
+                                  "sign_in_required": True}),
+        ({"auth_mode": "token", "dev_login": True}, {"password": True, "dev_login": True}),
+    ],
+)
+async def test_sign_in_methods_are_public_and_follow_the_settings(
+    app_with, overrides: dict, expected: dict
+) -> None:
+    http, _ = await app_with(kb_load_starter=False, **overrides)
+    response = await http.get("/api/v1/auth/methods")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["api_token"] is True
+    assert {name: body[name] for name in expected} == expected
