@@ -1,5 +1,8 @@
-# FaultMaven: `make serve` runs the server on the embedded defaults, `make test` runs the checks and tests.
+# FaultMaven: `make serve` runs the server on the embedded defaults (`make serve PORT=9000` for another
+# port), `make test` runs the checks and tests.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV ?= .venv
 BIN := $(VENV)/bin
 
@@ -14,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 serve: install
-	$(BIN)/faultmaven serve
+	$(BIN)/faultmaven serve --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check faultmaven tests bench

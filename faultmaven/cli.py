@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,8 +14,13 @@ from pydantic import ValidationError
 
 from faultmaven.api.lifespan import settings_error_line
 from faultmaven.config.settings import Settings
+from faultmaven.services.knowledge.models import DocumentType
 
-app = typer.Typer(help="FaultMaven: AI troubleshooting copilot for SRE and DevOps.", no_args_is_help=True)
+app = typer.Typer(
+    help="FaultMaven: AI troubleshooting copilot for SRE and DevOps.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and their tokens (token auth mode).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -23,8 +29,57 @@ app.add_typer(users_app, name="users")
 app.add_typer(logs_app, name="logs")
 keys_app = typer.Typer(help="Encryption keys for the originals stored at rest.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+MIN_DIGEST_CHARS = 500
+"""The smallest digest that still holds its summary lines."""
 kb_app = typer.Typer(help="Knowledge base: runbooks and guides the agent searches.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of unexpected errors.")] = False,
+) -> None:
+    """Options of every command, given before it (`faultmaven --debug users list`); `main` reads them."""
+
+
+def _one_line(error: BaseException) -> str:
+    """An unexpected error as one line: its kind and the first line of its message."""
+    message = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {message[0]}" if message else type(error).__name__
+
+
+def _command_line_error(error: Exception) -> tuple[str, int] | None:
+    """(one line, exit code) for a bad command line (click's usage errors, whichever click typer uses);
+    None for any other error."""
+    exit_code, format_message = getattr(error, "exit_code", None), getattr(error, "format_message", None)
+    if not isinstance(exit_code, int) or format_message is None:
+        return None
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return "", exit_code
+    context = getattr(error, "ctx", None)
+    hint = f" (see: {context.command_path} --help)" if context is not None else ""
+    return f"error: {format_message()}{hint}", exit_code
+
+
+def main() -> None:
+    """The `faultmaven` command: any error is one line on stderr and a non-zero exit (2 for a bad
+    command line, 1 otherwise); `--debug` shows the traceback of an unexpected one."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        sys.exit(1)
+    except Exception as error:
+        usage = _command_line_error(error)
+        if usage is not None:
+            if usage[0]:
+                typer.echo(usage[0], err=True)
+            sys.exit(usage[1])
+        if "--debug" in sys.argv[1:]:
+            raise
+        typer.echo(f"error: {_one_line(error)} (run with --debug for details)", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 def _is_loopback(host: str) -> bool:
@@ -62,6 +117,16 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     force: Annotated[bool, typer.Option(help="Allow local auth mode on a non-loopback address.")] = False,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+    proxy_headers: Annotated[
+        bool, typer.Option(help="Take the client address and scheme from X-Forwarded-For/-Proto.")
+    ] = True,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            help="Comma-separated proxy addresses (or '*') whose X-Forwarded-* headers are trusted. "
+            "Default: $FORWARDED_ALLOW_IPS, else 127.0.0.1.",
+        ),
+    ] = None,
 ) -> None:
     """Run the HTTP API server."""
     import uvicorn
@@ -78,7 +143,8 @@ def serve(
         workers=workers,
         log_level=log_level,
         log_config=None,
-        proxy_headers=True,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
     )
 
 
@@ -99,12 +165,18 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {asyncio.run(run())}")
 
 
-def _with_container(action):  # type: ignore[no-untyped-def]
+def _with_container(action, *, serve: bool = False):  # type: ignore[no-untyped-def]
+    """Run `action(container)` on a container for one command. Only `serve`-like commands start the
+    server's background work; the others just migrate, so that nothing is cut off mid-query at exit."""
     from faultmaven.container import Container
+    from faultmaven.infrastructure.persistence.migrations import upgrade_to_head
 
     async def run():  # type: ignore[no-untyped-def]
         container = Container()
-        await container.start()
+        if serve:
+            await container.start()
+        elif container.settings.migrate_on_start:
+            await upgrade_to_head(container.database)
         try:
             return await action(container)
         finally:
@@ -137,6 +209,21 @@ def _prompt_password() -> str:
     return password
 
 
+def _check_username(name: str) -> None:
+    """The same rule as `POST /api/v1/users`: 3 to 50 letters, digits and `._@-`."""
+    from pydantic import ValidationError
+
+    from faultmaven.api.v1.account_schemas import UserCreateBody
+
+    try:
+        UserCreateBody(username=name)
+    except ValidationError as error:
+        raise typer.BadParameter(
+            f"{name!r} is not a valid user name: use 3 to 50 letters, digits, '.', '_', '@' or '-'",
+            param_hint="NAME",
+        ) from error
+
+
 def _change_user(name: str, change):  # type: ignore[no-untyped-def]
     """Apply `change(account_service, user_id)` to the user called `name` and return the result."""
 
@@ -157,6 +244,7 @@ def users_create(
     email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
 ) -> None:
     """Create a user and print an API token for them (shown once)."""
+    _check_username(name)
     secret = _prompt_password() if password else None
 
     async def action(container):  # type: ignore[no-untyped-def]
@@ -230,7 +318,7 @@ def worker() -> None:
             raise typer.BadParameter("set FAULTMAVEN_QUEUE_URL=redis://... to run separate workers")
         await queue.run_worker()
 
-    _with_container(action)
+    _with_container(action, serve=True)
 
 
 @keys_app.command("generate")
@@ -272,7 +360,9 @@ def logs_parse() -> None:
 def logs_digest(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Log file.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the digest as JSON.")] = False,
-    max_chars: Annotated[int, typer.Option(help="Size budget of the Markdown digest.")] = 8000,
+    max_chars: Annotated[
+        int, typer.Option(min=MIN_DIGEST_CHARS, help="Size budget of the Markdown digest, in characters.")
+    ] = 8000,
 ) -> None:
     """Print a compact digest of a log file: event templates, errors, bursts, time line."""
     from rich.progress import Progress
@@ -294,7 +384,8 @@ def logs_digest(
 def kb_ingest(
     path: Annotated[Path, typer.Argument(exists=True, readable=True, help="A Markdown file or folder.")],
     document_type: Annotated[
-        str | None, typer.Option("--type", help="Type of every file (default: front matter, else reference).")
+        DocumentType | None,
+        typer.Option("--type", help="Type of every file (default: front matter, else reference)."),
     ] = None,
     personal: Annotated[
         str | None, typer.Option("--personal", metavar="USER", help="Ingest as USER's personal documents.")
@@ -303,7 +394,8 @@ def kb_ingest(
     """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
     from faultmaven.services.knowledge.sources import ingest_path
 
-    lines, failed = _with_container(lambda container: ingest_path(container, path, document_type, personal))
+    kind = document_type.value if document_type else None
+    lines, failed = _with_container(lambda container: ingest_path(container, path, kind, personal))
     for line in lines:
         typer.echo(line)
     if failed:
@@ -311,4 +403,4 @@ def kb_ingest(
 
 
 if __name__ == "__main__":
-    app()
+    main()

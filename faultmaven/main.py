@@ -9,9 +9,11 @@ from pydantic import ValidationError
 from faultmaven import __version__
 from faultmaven.api.browser_guard import CrossSiteRequestGuard, allowed_origins_regex
 from faultmaven.api.console import mount_console
+from faultmaven.api.docs_pages import install_docs
 from faultmaven.api.idempotency import IdempotencyMiddleware
 from faultmaven.api.lifespan import LifespanMiddleware, settings_error_line
 from faultmaven.api.middleware import EnsureStartedMiddleware, RequestContextMiddleware
+from faultmaven.api.openapi import install_openapi
 from faultmaven.api.problems import install_problem_handlers
 from faultmaven.api.rate_limit import RateLimitMiddleware
 from faultmaven.api.uploads import MULTIPART_OVERHEAD_BYTES
@@ -65,9 +67,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     container = container or Container(settings)
     container.configure_logging()
 
-    app = FastAPI(title="FaultMaven", version=__version__, redirect_slashes=False)
+    app = FastAPI(title="FaultMaven", version=__version__, redirect_slashes=False,
+                  docs_url=None, redoc_url=None)
     app.state.container = container
     install_problem_handlers(app)
+    install_openapi(app, container.settings)
+    install_docs(app)
     _install_routes(app)
     mount_console(app, container.settings)
 

@@ -66,3 +66,17 @@ def test_local_mode_refuses_non_loopback() -> None:
 def test_serve_refuses_before_starting(cli_env: str) -> None:
     result = runner.invoke(app, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code != 0 and "loopback" in result.output
+
+
+def test_serve_passes_proxy_options_to_uvicorn(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app_path, **options: calls.append(options))
+    assert runner.invoke(app, ["serve", "--port", "8123"]).exit_code == 0
+    assert calls[-1]["proxy_headers"] is True and calls[-1]["forwarded_allow_ips"] is None
+    assert calls[-1]["port"] == 8123
+    args = ["serve", "--no-proxy-headers", "--forwarded-allow-ips", "10.0.0.5,10.0.0.6"]
+    assert runner.invoke(app, args).exit_code == 0
+    assert calls[-1]["proxy_headers"] is False
+    assert calls[-1]["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPBearer
 
 from faultmaven.models.user import Principal
 from faultmaven.services.errors import UnauthorizedError
@@ -14,6 +15,12 @@ if TYPE_CHECKING:
     from faultmaven.container import Container
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="faultmaven"'}
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="bearer",
+    description="A token from `POST /api/v1/auth/login` or a personal access token. Optional in local mode.",
+    auto_error=False,
+)
+"""Declares the bearer scheme in the OpenAPI document; `get_principal` reads the header itself."""
 
 
 def get_container(request: Request) -> Container:
@@ -48,7 +55,7 @@ async def resolve_principal(container: Container, headers: Mapping[str, str]) ->
     )
 
 
-async def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request, _: Annotated[object, Depends(BEARER_SCHEME)] = None) -> Principal:
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached

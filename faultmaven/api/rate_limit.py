@@ -8,7 +8,8 @@ costs little. Health and metrics are never limited.
 Each limited response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset`
 (Unix time in seconds, as GitHub and most `X-RateLimit-*` APIs send it) for the caller's most constrained
 identity; a 429 adds `Retry-After` in seconds. The client IP is the ASGI peer: behind a proxy, run the
-server with trusted forwarded headers (uvicorn `--forwarded-allow-ips`) so that it is the real caller's.
+server with trusted forwarded headers (`faultmaven serve --forwarded-allow-ips`) so that it is the real
+caller's.
 """
 
 from __future__ import annotations

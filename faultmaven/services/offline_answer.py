@@ -6,11 +6,12 @@ the server holds (the case, what the engineer said, what the tools found) with t
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from faultmaven.models.agent import Source
 from faultmaven.models.case import Case
-from faultmaven.models.interfaces import ToolResult
+from faultmaven.models.interfaces import ToolResult, ToolSource
 
 CONFIGURE_HINT = (
     "To get AI answers, set `FAULTMAVEN_LLM_PROVIDERS` and restart the server, for example:\n"
@@ -54,14 +55,83 @@ def _case_section(facts: OfflineFacts) -> list[str]:
     return lines
 
 
+EVIDENCE_TYPES = frozenset({"log_file", "log_analysis", "user_provided"})
+KNOWLEDGE_TYPES = frozenset({"knowledge_base", "previous_case", "documentation"})
+WORD = re.compile(r"[a-z][a-z0-9_]*(?:[.-][a-z0-9_]+)*")
+GENERAL_WORDS = frozenset(
+    "a about after again all an and any are as at be been before but by can check could did do does "
+    "error errors fail failed failing failure first for from get got has have help how in info is issue "
+    "it its log logs me my no not of on or our problem should since so state status that the then there "
+    "this to up warn warning was we what when where which why with wrong you".split()
+)
+"""Words too common in logs and questions to tie a runbook to this case."""
+
+
+def _words(text: str) -> set[str]:
+    return {word for word in WORD.findall(text.lower()) if len(word) > 2 and word not in GENERAL_WORDS}
+
+
+def close_fences(text: str) -> str:
+    """An excerpt cut inside a Markdown code fence would turn the rest of the answer into code: close it."""
+    fences = [line.lstrip()[:3] for line in text.splitlines() if line.lstrip().startswith(("```", "~~~"))]
+    return f"{text.rstrip()}\n{fences[-1]}" if len(fences) % 2 else text
+
+
+def _case_words(facts: OfflineFacts) -> set[str]:
+    """This case's own words: its title and description, the question, and its evidence's error lines
+    (the digest's error signatures and the matched lines come back as evidence sources)."""
+    texts = [facts.query]
+    if facts.case is not None:
+        texts += [facts.case.title, facts.case.description]
+    texts += [
+        source.content
+        for result in facts.tool_results
+        for source in result.sources
+        if source.type in EVIDENCE_TYPES
+    ]
+    return _words(" ".join(texts))
+
+
+def _knowledge_hits(facts: OfflineFacts, case_words: set[str]) -> list[tuple[int, ToolSource]]:
+    """Knowledge sources with how many of the case's own words they share, most shared first."""
+    hits = [
+        (len(case_words & _words(f"{source.metadata.get('title', '')} {source.content}")), source)
+        for result in facts.tool_results
+        for source in result.sources
+        if source.type in KNOWLEDGE_TYPES
+    ]
+    return sorted(hits, key=lambda hit: (-hit[0], -(hit[1].confidence or 0.0)))
+
+
+def _is_evidence(result: ToolResult) -> bool:
+    """A tool result that found something in the case's own evidence."""
+    return bool(result.sources) and all(source.type in EVIDENCE_TYPES for source in result.sources)
+
+
 def _findings_section(facts: OfflineFacts) -> list[str]:
-    found = [result for result in facts.tool_results if result.text.strip()]
-    if not found:
-        return [
+    """The case's own evidence first, then the runbooks that share the case's words; runbooks that only
+    matched general words are counted, not quoted, so they cannot pass for an answer about this case."""
+    evidence = [close_fences(result.text.strip()) for result in facts.tool_results if _is_evidence(result)]
+    hits = _knowledge_hits(facts, _case_words(facts))
+    related = [
+        f"**{source.metadata.get('title', 'Knowledge base')}**\n{close_fences(source.content.strip())}"
+        for shared, source in hits
+        if shared
+    ]
+    unrelated = [source for shared, source in hits if not shared]
+    if not evidence and not related:
+        lines = [
             "### Evidence and runbooks\nNothing in this case's evidence or the knowledge base matched "
-            "your question. Attach logs or configuration to the case so they can be searched."
+            "this case's own words. Attach logs or configuration to the case so they can be searched."
         ]
-    return ["### What matched your question", *[result.text.strip() for result in found]]
+    else:
+        lines = ["### What matched this case", *evidence, *related]
+    if unrelated:
+        lines.append(
+            f"{len(unrelated)} other runbook(s) matched only general words of the question, probably not "
+            "this case; they are listed with the sources as retrieved but not cited."
+        )
+    return lines
 
 
 def build_offline_content(facts: OfflineFacts, reason: str, details: dict[str, str] | None = None) -> str:
@@ -72,13 +142,21 @@ def build_offline_content(facts: OfflineFacts, reason: str, details: dict[str, s
 
 
 def offline_sources(facts: OfflineFacts) -> list[Source]:
-    return [
-        Source(
-            type=source.type,
-            content=source.content,
-            confidence=source.confidence,  # type: ignore[arg-type]
-            metadata=source.metadata,
-        )
+    """The evidence first, then knowledge sources in the order the answer discusses them."""
+    case_words = _case_words(facts)
+    evidence = [
+        source
         for result in facts.tool_results
         for source in result.sources
+        if source.type not in KNOWLEDGE_TYPES
+    ]
+    ordered = [*evidence, *(source for _, source in _knowledge_hits(facts, case_words))]
+    return [
+        Source(
+            type=source.type,  # type: ignore[arg-type]
+            content=source.content,
+            confidence=source.confidence,
+            metadata=source.metadata,
+        )
+        for source in ordered
     ]

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.console.console_support import CHROMIUM, CHROMIUM_ARGS
+from tests.fakes.fake_llm import FakeLLMServer
 
 NO_PLAYWRIGHT = "playwright is not installed: pip install playwright (never `playwright install`)"
 NO_CHROMIUM = f"{CHROMIUM} is missing: apt-get install -y chromium"
@@ -22,6 +23,20 @@ NO_CHROMIUM = f"{CHROMIUM} is missing: apt-get install -y chromium"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "browser: drives a real headless Chromium (chromium + playwright)")
+
+
+@pytest.fixture(scope="module")
+def fake_llm_server() -> Iterator[FakeLLMServer]:
+    """One scripted LLM per console test module, shared by its server process."""
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
+    fake_llm_server.reset()
+    yield fake_llm_server
+    fake_llm_server.reset()
 
 
 @pytest.fixture(scope="module")

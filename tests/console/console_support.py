@@ -66,10 +66,10 @@ def database_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'console.db'}"
 
 
-def create_user_token(tmp_path: Path, name: str) -> str:
-    """`faultmaven users create NAME`, as an operator would run it; returns the printed token."""
+def create_user_token(tmp_path: Path, name: str, *options: str) -> str:
+    """`faultmaven users create NAME [--admin]`, as an operator would run it; returns the printed token."""
     result = subprocess.run(
-        [sys.executable, "-m", "faultmaven.cli", "users", "create", name],
+        [sys.executable, "-m", "faultmaven.cli", "users", "create", name, *options],
         env={
             **os.environ,
             "FAULTMAVEN_DATABASE_URL": database_url(tmp_path),

@@ -53,22 +53,9 @@ MORE_DATA = {
 
 
 @pytest.fixture(scope="module")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLMServer) -> Iterator[str]:
     with console_server(tmp_path_factory.mktemp("console"), fake_llm_server) as url:
         yield url
-
-
-@pytest.fixture
-def fake_llm(fake_llm_server: FakeLLMServer) -> Iterator[FakeLLMServer]:
-    fake_llm_server.reset()
-    yield fake_llm_server
-    fake_llm_server.reset()
 
 
 def test_case_list_create_rename_status_search_delete(page: Any, base_url: str) -> None:

@@ -26,12 +26,6 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def fake_llm_server() -> Iterator[FakeLLMServer]:
-    with FakeLLMServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def token_server(
     tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLMServer
 ) -> Iterator[tuple[str, Path]]:
@@ -50,9 +44,10 @@ def test_nothing_but_the_login_view_without_a_session(page: Any, token_server: t
     expect(page.locator(".case-list")).to_have_count(0)
     screenshot_both_widths(page, "login")
 
+    page.get_by_text("Use an API token instead").click()
     page.get_by_label("API token").fill("not-a-real-token")
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("alert")).to_contain_text("Sign-in failed")
+    page.get_by_role("button", name="Sign in with token").click()
+    expect(page.get_by_role("alert")).to_contain_text("This token is invalid, expired or revoked")
     expect(page.locator("#topbar")).to_be_hidden()
     assert page.evaluate("sessionStorage.getItem('faultmaven.token')") is None
 
@@ -63,8 +58,9 @@ def test_user_token_login_question_reload_and_sign_out(
     base_url, directory = token_server
     token = create_user_token(directory, "alice")
     page.goto(f"{base_url}/")
+    page.get_by_text("Use an API token instead").click()
     page.get_by_label("API token").fill(token)
-    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.get_by_role("button", name="Sign in with token").click()
     expect(page.locator("#whoami-name")).to_have_text("alice")
 
     fake_llm_server.reset()
@@ -87,7 +83,7 @@ def test_user_token_login_question_reload_and_sign_out(
 def test_dev_login(page: Any, token_server: tuple[str, Path]) -> None:
     base_url, _ = token_server
     page.goto(f"{base_url}/")
-    page.get_by_label("User name").fill("dev-bob")
+    page.get_by_label("Developer user name").fill("dev-bob")
     page.get_by_role("button", name="Sign in as this user").click()
     expect(page.locator("#whoami-name")).to_have_text("dev-bob")
     expect(page.get_by_role("heading", name="Cases", exact=True)).to_be_visible()
@@ -101,7 +97,7 @@ def test_dev_login_disabled_is_explained(page: Any, token_server: tuple[str, Pat
         lambda route: route.fulfill(status=404, content_type="application/problem+json", body=disabled),
     )
     page.goto(f"{base_url}/")
-    page.get_by_label("User name").fill("dev-carol")
+    page.get_by_label("Developer user name").fill("dev-carol")
     page.get_by_role("button", name="Sign in as this user").click()
     expect(page.get_by_role("alert")).to_contain_text("Developer login is disabled on this server")
-    expect(page.get_by_label("User name")).to_be_hidden()
+    expect(page.get_by_label("Developer user name")).to_be_hidden()

@@ -58,6 +58,7 @@ PUBLIC_ROUTES = {
     ("GET", "/metrics"),
     ("POST", "/api/v1/auth/dev-login"),
     ("POST", "/api/v1/auth/login"),
+    ("GET", "/api/v1/auth/methods"),
 }
 ADMIN_ROUTES = {
     ("GET", "/api/v1/metrics/case-agent"),

@@ -89,7 +89,11 @@ def _sections(digest: LogDigest) -> list[tuple[str, list[str]]]:
 
 def render_markdown(digest: LogDigest, max_chars: int = 8_000) -> str:
     """Markdown digest no longer than `max_chars`; each section adds items while they fit."""
-    out = "\n".join(_summary(digest))[:max_chars]
+    out = ""
+    for line in _summary(digest):
+        if len(out) + len(line) + 1 > max_chars:
+            break
+        out = f"{out}\n{line}" if out else line
     for title, items in _sections(digest):
         if not items:
             continue

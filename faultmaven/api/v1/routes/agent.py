@@ -10,7 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep
+from faultmaven.api.v1.responses import RETIRED, documented
 from faultmaven.api.v1.schemas import QueryBody
+from faultmaven.models.agent import AgentResponse
 from faultmaven.services.case_service import CaseCreate
 from faultmaven.services.errors import GoneError
 
@@ -41,7 +43,7 @@ def _check_retired(container: ContainerDep, request: Request, case_id: str | Non
         )
 
 
-@router.post("/cases/{case_id}/query")
+@router.post("/cases/{case_id}/query", **documented(AgentResponse, errors=RETIRED))
 async def case_query(
     case_id: str, body: QueryBody, request: Request, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -57,7 +59,7 @@ async def case_query(
     return JSONResponse(response.model_dump(mode="json"), headers=_deprecation_headers(case_id))
 
 
-@router.post("/query")
+@router.post("/query", **documented(AgentResponse, errors={**RETIRED, 404: "The named case does not exist"}))
 async def session_query(
     body: SessionQueryBody, request: Request, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:

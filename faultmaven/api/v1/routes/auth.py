@@ -12,6 +12,15 @@ from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep, bearer_token
 from faultmaven.api.v1.account_schemas import LoginBody, TokenCreateBody
+from faultmaven.api.v1.responses import (
+    LOGIN_ERRORS,
+    AuthMethods,
+    IssuedTokenOut,
+    LoginOut,
+    MeOut,
+    TokenOut,
+    documented,
+)
 from faultmaven.api.v1.schemas import DevLoginBody
 from faultmaven.models.user import ApiToken, User
 from faultmaven.services.errors import NotFoundError
@@ -53,7 +62,21 @@ async def _login_response(container: Container, user: User, kind: str) -> dict[s
     }
 
 
-@router.post("/dev-login")
+@router.get("/methods", **documented(AuthMethods))
+async def sign_in_methods(container: ContainerDep) -> dict[str, Any]:
+    """How a person signs in here, asked before signing in: a client offers only these."""
+    settings = container.settings
+    token_mode = settings.auth_mode == "token"
+    return AuthMethods(
+        auth_mode=settings.auth_mode,
+        password=token_mode,
+        dev_login=settings.dev_login_enabled,
+        api_token=True,
+        sign_in_required=token_mode,
+    ).model_dump()
+
+
+@router.post("/dev-login", **documented(LoginOut, errors={404: "Dev login is disabled on this server"}))
 async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, Any]:
     """A token for a named user without a password: local mode always, token mode only when enabled."""
     settings = container.settings
@@ -65,7 +88,7 @@ async def dev_login(body: DevLoginBody, container: ContainerDep) -> dict[str, An
     return await _login_response(container, user, "dev-login")
 
 
-@router.post("/login")
+@router.post("/login", **documented(LoginOut, errors=LOGIN_ERRORS))
 async def login(body: LoginBody, container: ContainerDep) -> dict[str, Any]:
     """Username and password for a token; 401 for any wrong pair, 429 while the name is locked out."""
     user = await container.account_service.login(body.username, body.password)
@@ -83,7 +106,7 @@ async def logout(request: Request, principal: PrincipalDep, container: Container
     return Response(status_code=204)
 
 
-@router.get("/me")
+@router.get("/me", **documented(MeOut))
 async def me(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     memberships = await container.team_service.memberships(principal.user_id)
     return {
@@ -94,7 +117,7 @@ async def me(principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]
     }
 
 
-@router.post("/tokens", status_code=201)
+@router.post("/tokens", status_code=201, **documented(IssuedTokenOut, 201))
 async def create_token(
     body: TokenCreateBody, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -104,7 +127,7 @@ async def create_token(
     return JSONResponse(issued.model_dump(mode="json"), status_code=201)
 
 
-@router.get("/tokens")
+@router.get("/tokens", **documented(list[TokenOut]))
 async def list_tokens(principal: PrincipalDep, container: ContainerDep) -> list[dict[str, Any]]:
     """The caller's working tokens (login sessions included), without their secrets."""
     return [token_json(token) for token in await container.auth_service.list_tokens(principal.user_id)]

@@ -9,6 +9,14 @@ from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
+from faultmaven.api.v1.responses import (
+    REPORT_MARKDOWN,
+    CaseEnvelope,
+    MessagesPage,
+    ReportOut,
+    TitleOut,
+    documented,
+)
 from faultmaven.api.v1.schemas import CaseCreateBody, CaseUpdateBody, TitleBody
 from faultmaven.models.agent import SCHEMA_VERSION
 from faultmaven.models.case import Case, CasePriority, CaseStatus
@@ -21,7 +29,7 @@ def case_json(case: Case) -> dict[str, Any]:
     return case.model_dump(mode="json")
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(CaseEnvelope, 201))
 async def create_case(body: CaseCreateBody, principal: PrincipalDep, container: ContainerDep) -> JSONResponse:
     data = CaseCreate(
         title=body.title,
@@ -39,7 +47,7 @@ async def create_case(body: CaseCreateBody, principal: PrincipalDep, container: 
     )
 
 
-@router.get("")
+@router.get("", **documented(list[Case]))
 async def list_cases(
     request: Request,
     response: Response,
@@ -65,7 +73,7 @@ async def list_cases(
     return [case_json(case) for case in cases]
 
 
-@router.get("/{case_id}")
+@router.get("/{case_id}", **documented(Case))
 async def get_case(case_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     return case_json(await container.case_service.authorize(principal.user_id, case_id))
 
@@ -82,8 +90,8 @@ async def _update(
     return case_json(case)
 
 
-router.put("/{case_id}")(_update)
-router.patch("/{case_id}")(_update)
+router.put("/{case_id}", **documented(Case))(_update)
+router.patch("/{case_id}", **documented(Case))(_update)
 
 
 @router.delete("/{case_id}", status_code=204)
@@ -93,7 +101,7 @@ async def delete_case(case_id: str, principal: PrincipalDep, container: Containe
     return Response(status_code=204)
 
 
-@router.post("/{case_id}/title")
+@router.post("/{case_id}/title", **documented(TitleOut))
 async def generate_title(
     case_id: str, principal: PrincipalDep, container: ContainerDep, body: TitleBody | None = None
 ) -> JSONResponse:
@@ -106,7 +114,7 @@ async def generate_title(
     )
 
 
-@router.get("/{case_id}/messages")
+@router.get("/{case_id}/messages", **documented(MessagesPage))
 async def list_messages(
     case_id: str, principal: PrincipalDep, container: ContainerDep, page: PageDep
 ) -> dict[str, Any]:
@@ -135,7 +143,7 @@ async def list_messages(
     }
 
 
-@router.get("/{case_id}/report")
+@router.get("/{case_id}/report", **documented(ReportOut, responses=REPORT_MARKDOWN))
 async def case_report(case_id: str, principal: PrincipalDep, container: ContainerDep,
                       format: Annotated[Literal["json", "markdown"] | None, Query()] = None,
                       accept: Annotated[str | None, Header()] = None) -> Response:

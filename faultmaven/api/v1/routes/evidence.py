@@ -10,45 +10,31 @@ from fastapi.responses import JSONResponse
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.uploads import read_upload
+from faultmaven.api.v1.responses import (
+    EvidenceLines,
+    EvidenceOut,
+    UploadedEvidence,
+    documented,
+    text_fields,
+    upload_body,
+)
 from faultmaven.models.agent import SCHEMA_VERSION
 from faultmaven.models.sharing import CaseRole
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/data", tags=["evidence"])
 
 DEFAULT_RANGE_LINES = 100
-_UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary"},
-                        "description": {"type": "string"},
-                        "session_id": {"type": "string"},
-                    },
-                }
-            },
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["content"],
-                    "properties": {
-                        "content": {"type": "string"},
-                        "filename": {"type": "string"},
-                        "description": {"type": "string"},
-                        "session_id": {"type": "string"},
-                    },
-                }
-            },
-        },
-    }
-}
+_UPLOAD_BODY = upload_body(
+    ("description", "session_id"),
+    {
+        "type": "object",
+        "required": ["content"],
+        "properties": text_fields(("content", "filename", "description", "session_id")),
+    },
+)
 
 
-@router.post("", status_code=201, openapi_extra=_UPLOAD_BODY)
+@router.post("", status_code=201, openapi_extra=_UPLOAD_BODY, **documented(UploadedEvidence, 201))
 async def upload_evidence(
     case_id: str, request: Request, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -67,7 +53,7 @@ async def upload_evidence(
     )
 
 
-@router.get("")
+@router.get("", **documented(list[EvidenceOut]))
 async def list_evidence(
     case_id: str,
     request: Request,
@@ -83,7 +69,7 @@ async def list_evidence(
     return [item.to_json() for item in items]
 
 
-@router.get("/{data_id}")
+@router.get("/{data_id}", **documented(EvidenceOut))
 async def get_evidence(
     case_id: str, data_id: str, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
@@ -91,7 +77,7 @@ async def get_evidence(
     return item.to_json(with_digest=True)
 
 
-@router.get("/{data_id}/lines")
+@router.get("/{data_id}/lines", **documented(EvidenceLines))
 async def get_evidence_lines(
     case_id: str,
     data_id: str,

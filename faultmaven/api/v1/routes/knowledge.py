@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
+from faultmaven.api.v1.responses import DOCUMENT_BODY, DocumentsPage, SearchOut, documented
 from faultmaven.services.knowledge.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.models import (
     DocumentInput,
@@ -100,7 +101,8 @@ async def document_input(request: Request) -> DocumentInput:
     raise UnsupportedMediaError("Send the document as multipart/form-data (file) or as JSON (content)")
 
 
-@router.post("/documents", status_code=201)
+@router.post("/documents", status_code=201, openapi_extra=DOCUMENT_BODY,
+              **documented(KnowledgeDocument, 201, errors={404: "The named case does not exist"}))
 async def create_document(request: Request, principal: PrincipalDep, container: ContainerDep) -> JSONResponse:
     document = await container.knowledge_service.create_document(
         principal.user, await document_input(request)
@@ -112,7 +114,7 @@ async def create_document(request: Request, principal: PrincipalDep, container: 
     )
 
 
-@router.get("/documents")
+@router.get("/documents", **documented(DocumentsPage))
 async def list_documents(
     request: Request,
     response: Response,
@@ -138,12 +140,12 @@ async def list_documents(
     }
 
 
-@router.get("/documents/{document_id}")
+@router.get("/documents/{document_id}", **documented(KnowledgeDocument))
 async def get_document(document_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     return document_json(await container.knowledge_service.get_document(principal.user, document_id))
 
 
-@router.put("/documents/{document_id}")
+@router.put("/documents/{document_id}", **documented(KnowledgeDocument))
 async def update_document(
     document_id: str, changes: DocumentUpdate, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
@@ -158,7 +160,7 @@ async def delete_document(document_id: str, principal: PrincipalDep, container: 
     return Response(status_code=204)
 
 
-@router.post("/search")
+@router.post("/search", **documented(SearchOut))
 async def search(body: SearchBody, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     hits = await container.knowledge_service.search(
         principal.user_id,

@@ -10,13 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep
+from faultmaven.api.v1.responses import DashboardFigures, documented
 from faultmaven.infrastructure.observability.dashboard import MAX_WINDOW_SECONDS
 from faultmaven.services.errors import ForbiddenError
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["operations"])
 
 
-@router.get("/case-agent")
+@router.get("/case-agent", **documented(DashboardFigures))
 async def case_agent_figures(
     container: ContainerDep,
     principal: PrincipalDep,

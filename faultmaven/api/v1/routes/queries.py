@@ -12,8 +12,17 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
+from faultmaven.api.v1.responses import (
+    QUERY_EVENTS,
+    QUERY_RUNNING,
+    SUBMIT_RESPONSES,
+    QueryStatus,
+    QuerySummary,
+    documented,
+)
 from faultmaven.api.v1.schemas import QueryBody
 from faultmaven.infrastructure.persistence.tables import QueryEventRow
+from faultmaven.models.agent import AgentResponse
 from faultmaven.services.query_service import Accepted
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/queries", tags=["queries"])
@@ -55,7 +64,7 @@ def _sse(events: AsyncIterator[QueryEventRow]) -> StreamingResponse:
     )
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(AgentResponse, 201, responses=SUBMIT_RESPONSES))
 async def submit_case_query(
     case_id: str,
     body: QueryBody,
@@ -82,7 +91,7 @@ async def submit_case_query(
     )
 
 
-@router.get("")
+@router.get("", **documented(list[QuerySummary]))
 async def list_case_queries(
     case_id: str,
     request: Request,
@@ -96,7 +105,7 @@ async def list_case_queries(
     return queries
 
 
-@router.get("/{query_id}")
+@router.get("/{query_id}", **documented(QueryStatus, description="Done", responses=QUERY_RUNNING))
 async def get_case_query(
     case_id: str, query_id: str, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -117,7 +126,7 @@ async def cancel_case_query(
     return Response(status_code=204)
 
 
-@router.get("/{query_id}/events")
+@router.get("/{query_id}/events", response_class=StreamingResponse, responses=QUERY_EVENTS)
 async def query_events(
     case_id: str,
     query_id: str,

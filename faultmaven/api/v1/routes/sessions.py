@@ -9,9 +9,11 @@ from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
+from faultmaven.api.v1.responses import SESSION_RESUMED, SessionOut, documented
 from faultmaven.api.v1.routes.cases import case_json
 from faultmaven.api.v1.schemas import SessionCreateBody
 from faultmaven.models.agent import SCHEMA_VERSION
+from faultmaven.models.case import Case
 from faultmaven.models.user import ClientSession
 
 router = APIRouter(prefix="/api/v1/sessions", tags=["sessions"])
@@ -22,7 +24,7 @@ def session_json(session: ClientSession, *, resumed: bool = False) -> dict[str, 
     return {"schema_version": SCHEMA_VERSION, **body, "session_resumed": resumed}
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(SessionOut, 201, responses=SESSION_RESUMED))
 async def create_session(
     principal: PrincipalDep, container: ContainerDep, body: SessionCreateBody | None = None
 ) -> JSONResponse:
@@ -41,7 +43,7 @@ async def create_session(
     )
 
 
-@router.get("/{session_id}")
+@router.get("/{session_id}", **documented(SessionOut))
 async def get_session(session_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     return session_json(await container.session_service.get_session(principal.user_id, session_id))
 
@@ -52,12 +54,12 @@ async def delete_session(session_id: str, principal: PrincipalDep, container: Co
     return Response(status_code=204)
 
 
-@router.post("/{session_id}/heartbeat")
+@router.post("/{session_id}/heartbeat", **documented(SessionOut))
 async def heartbeat(session_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     return session_json(await container.session_service.heartbeat(principal.user_id, session_id))
 
 
-@router.get("/{session_id}/cases")
+@router.get("/{session_id}/cases", **documented(list[Case]))
 async def session_cases(
     session_id: str,
     request: Request,

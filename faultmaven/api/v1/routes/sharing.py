@@ -8,9 +8,11 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
+from faultmaven.api.v1.responses import documented
 from faultmaven.api.v1.routes.cases import case_json
 from faultmaven.api.v1.schemas import Body
-from faultmaven.models.sharing import CaseRole
+from faultmaven.models.case import Case
+from faultmaven.models.sharing import AuditEvent, CaseRole, Participant
 from faultmaven.services.sharing_service import ShareTarget
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["sharing"])
@@ -24,7 +26,7 @@ class TransferBody(Body, ShareTarget):
     pass
 
 
-@router.post("/share", status_code=201)
+@router.post("/share", status_code=201, **documented(Participant, 201))
 async def share_case(
     case_id: str, body: ShareBody, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:
@@ -33,7 +35,7 @@ async def share_case(
     return JSONResponse(participant.model_dump(mode="json"), status_code=201)
 
 
-@router.get("/participants")
+@router.get("/participants", **documented(list[Participant]))
 async def list_participants(
     case_id: str, principal: PrincipalDep, container: ContainerDep
 ) -> list[dict[str, Any]]:
@@ -50,7 +52,7 @@ async def unshare_case(
     return Response(status_code=204)
 
 
-@router.post("/transfer")
+@router.post("/transfer", **documented(Case, errors={409: "The new owner must be a user, not a team"}))
 async def transfer_case(
     case_id: str, body: TransferBody, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:
@@ -59,7 +61,7 @@ async def transfer_case(
     return case_json(await container.case_service.authorize(principal.user_id, case_id))
 
 
-@router.get("/audit")
+@router.get("/audit", **documented(list[AuditEvent]))
 async def case_audit(
     case_id: str, principal: PrincipalDep, container: ContainerDep, page: PageDep
 ) -> list[dict[str, Any]]:

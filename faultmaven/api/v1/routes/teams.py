@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from faultmaven.api.dependencies import ContainerDep, PrincipalDep
 from faultmaven.api.v1.account_schemas import TeamCreateBody, TeamMemberBody
+from faultmaven.api.v1.responses import MEMBER_UPDATED, TeamListItem, TeamOut, documented
 from faultmaven.models.team import Team, TeamMember, TeamMembership
 
 router = APIRouter(prefix="/api/v1/teams", tags=["teams"])
@@ -26,7 +27,7 @@ def membership_json(membership: TeamMembership) -> dict[str, Any]:
     return team_json(membership.team, role=membership.role)
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(TeamOut, 201))
 async def create_team(body: TeamCreateBody, principal: PrincipalDep, container: ContainerDep) -> JSONResponse:
     """The creator becomes the team's first admin."""
     team = await container.team_service.create_team(principal.user, body.name)
@@ -38,14 +39,14 @@ async def create_team(body: TeamCreateBody, principal: PrincipalDep, container: 
     )
 
 
-@router.get("")
+@router.get("", **documented(list[TeamListItem]))
 async def list_teams(principal: PrincipalDep, container: ContainerDep) -> list[dict[str, Any]]:
     """The caller's teams with the caller's role; a site admin sees every team (role null where not a
     member)."""
     return [membership_json(m) for m in await container.team_service.list_teams(principal.user)]
 
 
-@router.get("/{team_id}")
+@router.get("/{team_id}", **documented(TeamOut))
 async def get_team(team_id: str, principal: PrincipalDep, container: ContainerDep) -> dict[str, Any]:
     team, members = await container.team_service.get_team(principal.user, team_id)
     return team_json(team, members=[member_json(m) for m in members])
@@ -57,7 +58,7 @@ async def delete_team(team_id: str, principal: PrincipalDep, container: Containe
     return Response(status_code=204)
 
 
-@router.post("/{team_id}/members", status_code=201)
+@router.post("/{team_id}/members", status_code=201, **documented(TeamMember, 201, responses=MEMBER_UPDATED))
 async def add_member(
     team_id: str, body: TeamMemberBody, principal: PrincipalDep, container: ContainerDep
 ) -> JSONResponse:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.v1.account_schemas import UserCreateBody, UserUpdateBody
+from faultmaven.api.v1.responses import AdminUserOut, documented
 from faultmaven.api.v1.routes.auth import user_json
 from faultmaven.models.user import Principal, User
 from faultmaven.services.errors import ForbiddenError
@@ -31,7 +32,7 @@ def admin_user_json(user: User) -> dict[str, Any]:
     }
 
 
-@router.get("")
+@router.get("", **documented(list[AdminUserOut]))
 async def list_users(
     request: Request, response: Response, page: PageDep, principal: PrincipalDep, container: ContainerDep
 ) -> list[dict[str, Any]]:
@@ -41,7 +42,7 @@ async def list_users(
     return [admin_user_json(user) for user in users[page.offset : page.offset + page.limit]]
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, **documented(AdminUserOut, 201))
 async def create_user(body: UserCreateBody, principal: PrincipalDep, container: ContainerDep) -> JSONResponse:
     require_admin(principal)
     user = await container.account_service.create_account(
@@ -56,7 +57,7 @@ async def create_user(body: UserCreateBody, principal: PrincipalDep, container: 
     )
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id}", **documented(AdminUserOut))
 async def update_user(
     user_id: str, body: UserUpdateBody, principal: PrincipalDep, container: ContainerDep
 ) -> dict[str, Any]:

@@ -11,10 +11,12 @@ import { renderEvidenceItem } from './views/evidence-item.js';
 import { renderKnowledge } from './views/knowledge.js';
 import { renderLogin } from './views/login.js';
 import { renderSettings } from './views/settings.js';
+import { renderTimeline } from './views/timeline.js';
 
 const ROUTES = [
   { pattern: /^\/cases\/([^/]+)\/evidence\/([^/]+)$/, nav: 'cases', view: renderEvidenceItem, keys: ['caseId', 'dataId'] },
   { pattern: /^\/cases\/([^/]+)\/evidence$/, nav: 'cases', view: renderEvidence, keys: ['caseId'] },
+  { pattern: /^\/cases\/([^/]+)\/timeline$/, nav: 'cases', view: renderTimeline, keys: ['caseId'] },
   { pattern: /^\/cases\/([^/]+)$/, nav: 'cases', view: renderConversation, keys: ['caseId'] },
   { pattern: /^\/(?:cases)?$/, nav: 'cases', view: renderCases, keys: [] },
   { pattern: /^\/knowledge$/, nav: 'knowledge', view: renderKnowledge, keys: [] },

@@ -70,3 +70,44 @@ export const STATUS_KINDS = {
   active: 'info', investigating: 'warn', resolved: 'ok', closed: 'neutral', archived: 'neutral',
   pending: 'neutral', processing: 'info', completed: 'ok', failed: 'error',
 };
+
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  // Plain http on another host has no Clipboard API: copy through a selected, off-screen text area.
+  const area = h('textarea', { class: 'sr-only', readonly: true }, text);
+  document.body.append(area);
+  area.select();
+  const copied = document.execCommand('copy');
+  area.remove();
+  if (!copied) throw new Error('copy refused');
+}
+
+// A "Copy" button for a block of commands or code; it says "Copied" (to screen readers too) when done.
+export function copyButton(block, label = 'Copy') {
+  const status = h('span', { class: 'sr-only', role: 'status' });
+  const button = h('button', { type: 'button', class: 'copy-button', 'aria-label': `${label} to the clipboard` }, label);
+  button.addEventListener('click', async () => {
+    try {
+      await copyText(block.textContent);
+      button.textContent = 'Copied';
+      status.textContent = 'Copied to the clipboard';
+    } catch {
+      button.textContent = 'Select and copy';
+      status.textContent = 'Could not copy: select the text and copy it';
+    }
+    setTimeout(() => { button.textContent = label; status.textContent = ''; }, 2000);
+  });
+  return h('div', { class: 'copy-wrap' }, button, status);
+}
+
+// Adds a copy button before every code block under `root` (answers, commands).
+export function addCopyButtons(root) {
+  for (const pre of root.querySelectorAll('pre')) {
+    if (pre.previousElementSibling?.classList.contains('copy-wrap')) continue;
+    pre.before(copyButton(pre));
+  }
+  return root;
+}

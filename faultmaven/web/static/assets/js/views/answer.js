@@ -4,7 +4,7 @@
 import { enc } from '../api.js';
 import { appendChildren, h, timeElement } from '../dom.js';
 import { renderMarkdown } from '../markdown.js';
-import { badge } from '../ui.js';
+import { addCopyButtons, badge } from '../ui.js';
 import { openSource, sourceLabel } from './citations.js';
 
 const RESPONSE_MARKERS = {
@@ -52,8 +52,9 @@ export function renderAgentAnswer(article, response, caseId) {
     planList(response.plan),
     evidenceRequests(response.evidence_requests, caseId),
     suggestedActions(response.suggested_actions, response.next_action_hint),
-    sourceList(response.sources, caseId),
+    sourceList(response.sources, response.content, caseId),
     answerFooter(response, metadata)]);
+  addCopyButtons(body);
 }
 
 function degradedNotice(metadata) {
@@ -99,19 +100,47 @@ function suggestedActions(actions, hint) {
     hint ? h('p', { class: 'muted' }, hint) : null);
 }
 
-function sourceList(sources, caseId) {
+// Whether the answer's text cites a source: it quotes the source's first line, or names the document or
+// file (for a log, with a line in the cited range, when it names lines; with one log file among the
+// sources, "line 4" alone is enough). The server sends everything the tools retrieved; only what the
+// answer relies on is listed as its sources.
+export function citedBy(content, source, onlyLogFile = false) {
+  const text = (content || '').toLowerCase();
+  const meta = source.metadata || {};
+  const quoted = (source.content || '').split('\n')[0].trim().toLowerCase();
+  if (quoted.length >= 20 && text.includes(quoted)) return true;
+  const names = [meta.title, meta.document_id, meta.evidence_id].filter(Boolean).map((name) => String(name).toLowerCase());
+  const named = names.some((name) => text.includes(name));
+  if (!meta.line_start) return named;
+  const lines = [...text.matchAll(/\blines?\s+(\d+)(?:\s*(?:-|–|to)\s*(\d+))?/g)];
+  if (!lines.length) return named;
+  const end = meta.line_end || meta.line_start;
+  const inRange = lines.some(([, from, to]) => Number(from) <= end && Number(to || from) >= meta.line_start);
+  return inRange && (named || onlyLogFile);
+}
+
+function sourceItem(source, number, caseId) {
+  const snippet = (source.content || '').split('\n')[0].slice(0, SNIPPET_CHARS);
+  return h('li', { value: number },
+    h('button', {
+      type: 'button', class: 'citation', dataset: { sourceType: source.type },
+      onclick: () => openSource(caseId, source),
+    }, h('span', { class: 'citation-number' }, `[${number}]`), ' ', sourceLabel(source)),
+    snippet ? h('span', { class: 'snippet-preview' }, snippet) : null);
+}
+
+function sourceList(sources, content, caseId) {
   if (!sources?.length) return null;
+  const logFiles = new Set(sources.map((source) => source.metadata?.evidence_id).filter(Boolean));
+  const cited = sources.filter((source) => citedBy(content, source, logFiles.size === 1));
+  const others = sources.filter((source) => !cited.includes(source));
+  const list = (items, offset) => h('ol', { class: 'source-list' },
+    items.map((source, index) => sourceItem(source, offset + index + 1, caseId)));
   return h('section', { class: 'answer-section sources' },
-    h('h3', {}, 'Sources'),
-    h('ol', { class: 'source-list' }, sources.map((source, index) => {
-      const snippet = (source.content || '').split('\n')[0].slice(0, SNIPPET_CHARS);
-      return h('li', {},
-        h('button', {
-          type: 'button', class: 'citation', dataset: { sourceType: source.type },
-          onclick: () => openSource(caseId, source),
-        }, h('span', { class: 'citation-number' }, `[${index + 1}]`), ' ', sourceLabel(source)),
-        snippet ? h('span', { class: 'snippet-preview' }, snippet) : null);
-    })));
+    cited.length ? [h('h3', {}, 'Sources'), list(cited, 0)] : null,
+    others.length ? h('details', { class: 'also-retrieved' },
+      h('summary', {}, `${cited.length ? 'Also retrieved' : 'Retrieved, not cited'} (${others.length})`),
+      list(others, cited.length)) : null);
 }
 
 function answerFooter(response, metadata) {

@@ -1,5 +1,5 @@
 // The head of a case's pages: title (rename), status (change), delete with confirmation, and the
-// Conversation / Evidence tabs.
+// Conversation / Evidence / Timeline tabs.
 
 import { api, enc } from '../api.js';
 import { announce, field, h, timeElement } from '../dom.js';
@@ -90,5 +90,6 @@ function tabs(caseId, active) {
   }, label);
   return h('nav', { class: 'tabs', 'aria-label': 'Case sections' },
     tab('conversation', 'Conversation', `#/cases/${enc(caseId)}`),
-    tab('evidence', 'Evidence', `#/cases/${enc(caseId)}/evidence`));
+    tab('evidence', 'Evidence', `#/cases/${enc(caseId)}/evidence`),
+    tab('timeline', 'Timeline', `#/cases/${enc(caseId)}/timeline`));
 }
