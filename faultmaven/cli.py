@@ -332,10 +332,10 @@ def keys_generate() -> None:
 @keys_app.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every stored original under the first key; older keys may then be removed."""
-    from faultmaven.infrastructure.persistence.key_rotation import reencrypt_mask_maps
+    from faultmaven.infrastructure.persistence.key_rotation import reencrypt_originals
 
-    count = _with_container(lambda container: reencrypt_mask_maps(container.database))
-    typer.echo(f"{count} case mask maps re-encrypted with the first key")
+    count = _with_container(lambda container: reencrypt_originals(container.database))
+    typer.echo(f"{count} stored rows re-encrypted with the first key")
 
 
 @app.command()

@@ -10,12 +10,14 @@ import stat
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import make_url, select, text
 
 from faultmaven.api.lifespan import StartupError
 from faultmaven.container import Container
-from faultmaven.infrastructure.persistence.key_rotation import reencrypt_mask_maps
+from faultmaven.infrastructure.persistence.key_rotation import reencrypt_originals
+from faultmaven.infrastructure.persistence.tables import CaseMessageRow
 from faultmaven.infrastructure.security.encryption import MissingKeyError, generate_key
+from faultmaven.models.case import CaseMessage, MessageType
 
 EMAIL, ADDRESS, PASSWORD = "dana.ops@acme-corp.example", "10.42.7.19", "Pw-Hunter2-Zeta-77"
 LOG = f"2026-01-02 ERROR login failed for {EMAIL} from {ADDRESS}\n2026-01-02 INFO retry ok\n"
@@ -101,6 +103,8 @@ async def test_keys_rotate_and_old_plaintext_maps_are_encrypted(make_settings) -
     owner = await _owner(before)
     case = await before.case_service.create_case(owner, _case_input())
     await before.case_service.mask_for_llm(case.case_id, [f"from {ADDRESS}"], before.sanitizer)
+    note = CaseMessage(case_id=case.case_id, message_type=MessageType.CASE_NOTE, content=f"ask {EMAIL}")
+    await before.case_service.add_message_to_case(case.case_id, note)
     legacy = await before.case_service.create_case(owner, _case_input())
     async with before.database.write() as session:
         await session.execute(
@@ -118,7 +122,7 @@ async def test_keys_rotate_and_old_plaintext_maps_are_encrypted(make_settings) -
     rotating = Container(make_settings(encryption_keys=[new_key, old_key], kb_load_starter=False))
     await rotating.start()
     assert ADDRESS in (await rotating.case_service.mask_map(case.case_id)).values()
-    assert await reencrypt_mask_maps(rotating.database) >= 2
+    assert await reencrypt_originals(rotating.database) >= 2
     assert EMAIL not in await stored_text(rotating)
     await rotating.stop()
 
@@ -126,6 +130,9 @@ async def test_keys_rotate_and_old_plaintext_maps_are_encrypted(make_settings) -
     await after.start()
     assert ADDRESS in (await after.case_service.mask_map(case.case_id)).values()
     assert (await after.case_service.mask_map(legacy.case_id)) == {"<EMAIL_1>": EMAIL}
+    async with after.database.read() as session:
+        contents = (await session.execute(select(CaseMessageRow.content))).scalars().all()
+    assert f"ask {EMAIL}" in contents
     await after.stop()
 
 
@@ -156,3 +163,42 @@ def test_cli_generates_keys_and_rotates(tmp_path, monkeypatch) -> None:
     rotated = runner.invoke(app, ["keys", "rotate"])
     assert rotated.exit_code == 0, rotated.output
     assert "re-encrypted with the first key" in rotated.stdout
+
+
+async def test_the_conversation_is_stored_encrypted_and_read_back_plain(app_with, fake_llm) -> None:
+    """The user's own words and the restored answer are originals too: messages, the query row and its
+    events, and the idempotent replay are encrypted at rest, and read back as they were."""
+    from tests.conftest import llm_environ
+    from tests.fakes.fake_llm import structured
+
+    providers, environ = llm_environ(primary=("openai", fake_llm))
+    http, container = await app_with(llm_providers=providers, environ=environ, kb_load_starter=False)
+    question = f"why does {EMAIL} fail to log in from {ADDRESS}?"
+    answer = "Rotate the credentials of the service account used by the nightly-sync job."
+    fake_llm.script(structured({"content": answer, "response_type": "ANSWER"}))
+    case_id = (await http.post("/api/v1/cases", json={"title": "login failures"})).json()["case"]["case_id"]
+    headers = {"Idempotency-Key": "conversation-at-rest-1"}
+    body = {"query": question}
+    first = await http.post(f"/api/v1/cases/{case_id}/queries", json=body, headers=headers)
+    assert first.status_code == 201 and first.json()["content"] == answer
+    replay = await http.post(f"/api/v1/cases/{case_id}/queries", json=body, headers=headers)
+    assert replay.json() == first.json()
+    messages = (await http.get(f"/api/v1/cases/{case_id}/messages")).json()["messages"]
+    assert [m["content"] for m in messages] == [question, answer]
+    polled = (await http.get(first.headers["location"])).json()
+    assert polled["response"]["content"] == answer
+
+    async with container.database.read() as session:
+        raw = [
+            str(value)
+            for statement in (
+                "SELECT content FROM case_messages",
+                "SELECT query || CAST(request AS TEXT) || CAST(response AS TEXT) FROM queries",
+                "SELECT CAST(data AS TEXT) FROM query_events",
+                "SELECT response_body FROM idempotency_records",
+            )
+            for value in (await session.execute(text(statement))).scalars()
+        ]
+    assert raw and all("fernet" in value for value in raw)
+    for original in (EMAIL, ADDRESS, "nightly-sync"):
+        assert not any(original in value for value in raw)

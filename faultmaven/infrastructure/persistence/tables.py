@@ -12,7 +12,6 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from faultmaven.infrastructure.security.encryption import EncryptedJSON
+from faultmaven.infrastructure.security.encryption import EncryptedBytes, EncryptedJSON, EncryptedText
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -146,7 +145,7 @@ class CaseMessageRow(Base):
     session_id: Mapped[str | None] = mapped_column(String(64))
     author_id: Mapped[str | None] = mapped_column(String(64))
     message_type: Mapped[str] = mapped_column(String(30))
-    content: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(EncryptedText)  # the conversation, originals restored
     query_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType, default=dict)
@@ -163,13 +162,13 @@ class QueryRow(Base):
     case_id: Mapped[str] = mapped_column(ForeignKey("cases.case_id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(64))
     session_id: Mapped[str | None] = mapped_column(String(64))
-    query: Mapped[str] = mapped_column(Text)
+    query: Mapped[str] = mapped_column(EncryptedText)
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    response: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
-    request: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    request: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -184,7 +183,7 @@ class QueryEventRow(Base):
                                           primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     event: Mapped[str] = mapped_column(String(30))
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -196,7 +195,7 @@ class IdempotencyRow(Base):
     state: Mapped[str] = mapped_column(String(20))
     response_status: Mapped[int | None] = mapped_column(Integer)
     response_headers: Mapped[list[list[str]] | None] = mapped_column(JSONType)
-    response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response_body: Mapped[bytes | None] = mapped_column(EncryptedBytes)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 

@@ -1,12 +1,15 @@
-"""Encryption at rest for the originals FaultMaven keeps: the per-case mask map ({placeholder: original}).
+"""Encryption at rest for the originals FaultMaven keeps: the per-case mask map ({placeholder: original}),
+the conversation (messages, the queries' questions, answers and events) and the replayable responses of
+idempotent requests.
 
 Fernet (AES-128-CBC with HMAC-SHA256, from `cryptography`) under a MultiFernet: the first key of
 FAULTMAVEN_ENCRYPTION_KEYS encrypts, every key decrypts, so a key is rotated by putting the new one first
 and keeping the old ones until `faultmaven keys rotate` has re-encrypted what they protect. A copied
 database file then shows none of these originals in plain text.
 
-The cipher is attached to a database's engines (`attach_cipher`) and used by the `EncryptedJSON` column
-type, so services read and write plain dicts and never see ciphertext.
+The cipher is attached to a database's engines (`attach_cipher`) and used by the `EncryptedJSON`,
+`EncryptedText` and `EncryptedBytes` column types, so services read and write plain values and never see
+ciphertext. Values stored before encryption existed read as they are and are encrypted when next written.
 """
 
 from __future__ import annotations
@@ -18,13 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from sqlalchemy import JSON
+from sqlalchemy import JSON, LargeBinary, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.types import TypeDecorator
 
 ENVELOPE_FIELD = "fernet"
+TOKEN_PREFIX = b"fernet:"
+"""Marks an encrypted text or bytes value; with the head every Fernet token has, a plain value is never
+taken for one."""
+_TOKEN_HEAD = TOKEN_PREFIX + b"gAAAAA"
 _CIPHER_ATTRIBUTE = "faultmaven_cipher"
 
 
@@ -47,6 +54,17 @@ class FieldCipher:
     def decrypt_json(self, token: str) -> Any:
         try:
             return json.loads(self._fernet.decrypt(token.encode()))
+        except InvalidToken as error:
+            raise MissingKeyError(
+                "stored data was encrypted with a key that is not in FAULTMAVEN_ENCRYPTION_KEYS"
+            ) from error
+
+    def encrypt_bytes(self, value: bytes) -> bytes:
+        return self._fernet.encrypt(value)
+
+    def decrypt_bytes(self, token: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(token)
         except InvalidToken as error:
             raise MissingKeyError(
                 "stored data was encrypted with a key that is not in FAULTMAVEN_ENCRYPTION_KEYS"
@@ -112,4 +130,38 @@ class EncryptedJSON(TypeDecorator[Any]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if is_encrypted(value):
             return _cipher(dialect).decrypt_json(value[ENVELOPE_FIELD])
+        return value
+
+
+class EncryptedBytes(TypeDecorator[bytes]):
+    """Bytes stored as `fernet:<token>`; a value stored before encryption existed reads as it is."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is None:
+            return None
+        return TOKEN_PREFIX + _cipher(dialect).encrypt_bytes(value)
+
+    def process_result_value(self, value: bytes | None, dialect: Dialect) -> bytes | None:
+        if value is not None and bytes(value).startswith(_TOKEN_HEAD):
+            return _cipher(dialect).decrypt_bytes(bytes(value)[len(TOKEN_PREFIX) :])
+        return value
+
+
+class EncryptedText(TypeDecorator[str]):
+    """Text stored as `fernet:<token>`; a value stored before encryption existed reads as it is."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return (TOKEN_PREFIX + _cipher(dialect).encrypt_bytes(value.encode())).decode()
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> str | None:
+        if value is not None and value.startswith(_TOKEN_HEAD.decode()):
+            return _cipher(dialect).decrypt_bytes(value[len(TOKEN_PREFIX) :].encode()).decode()
         return value
