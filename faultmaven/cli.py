@@ -384,8 +384,12 @@ def logs_digest(
 def kb_ingest(
     path: Annotated[Path, typer.Argument(exists=True, readable=True, help="A Markdown file or folder.")],
     document_type: Annotated[
-        DocumentType | None,
-        typer.Option("--type", help="Type of every file (default: front matter, else reference)."),
+        str | None,
+        typer.Option(
+            "--type",
+            help=f"Type of every file ({', '.join(t.value for t in DocumentType)}; default: front matter, "
+            "else reference).",
+        ),
     ] = None,
     personal: Annotated[
         str | None, typer.Option("--personal", metavar="USER", help="Ingest as USER's personal documents.")
@@ -394,8 +398,11 @@ def kb_ingest(
     """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
     from faultmaven.services.knowledge.sources import ingest_path
 
-    kind = document_type.value if document_type else None
-    lines, failed = _with_container(lambda container: ingest_path(container, path, kind, personal))
+    valid = [kind.value for kind in DocumentType]
+    if document_type is not None and document_type not in valid:
+        typer.echo(f"error: unknown --type {document_type!r}; use one of: {', '.join(valid)}", err=True)
+        raise typer.Exit(code=1)
+    lines, failed = _with_container(lambda container: ingest_path(container, path, document_type, personal))
     for line in lines:
         typer.echo(line)
     if failed:

@@ -222,7 +222,11 @@ class QueryRunner:
         """Record how the query ended, in one write transaction: its final state, the user's question and
         the agent's line (answer or closing text), the mask entries `turn` added, and its pending events with
         the final one. False, with nothing written, if the query was closed already (by a cancel, or by the
-        worker that took it over); `worker_id` closes it only while that worker holds it."""
+        worker that took it over); `worker_id` closes it only while that worker holds it.
+
+        Every closer takes the case's row lock first (the message numbers), then the query's row: the
+        query's state is changed before any message is inserted, so a closer that finds the query closed
+        already rolls back having written nothing."""
         pending = await events.settle() if events is not None else []
         try:
             with self._tracer.trace("persist_case_message", status=outcome.status):
@@ -242,8 +246,13 @@ class QueryRunner:
     ) -> None:
         now = utcnow()
         added = turn.masks_added() if turn is not None else {}
+        messages = self._exchange(row, outcome) if self._settings.record_messages else []
         async with self._db.write() as session:
-            appended = await self._append_exchange(session, row, outcome, added, now)
+            appended = None
+            if messages or added:
+                appended = await case_repo.reserve_sequence(
+                    session, row.case_id, len(messages), now, self._cases.retention, with_masks=bool(added)
+                )
             body = self._final_body(outcome, turn, appended, now)
             finished = await repo.finish_query(
                 session, row.query_id, status=outcome.status, now=now, response=body,
@@ -251,6 +260,9 @@ class QueryRunner:
             )
             if not finished:
                 raise _AlreadyClosed
+            if appended is not None and messages:
+                first = appended.message_count - len(messages) + 1
+                await case_repo.insert_messages(session, messages, first, now)
             merged = merge_masks(appended.mask_map or {}, added) if appended and added else None
             if merged is not None:
                 await case_repo.update_case_fields(session, row.case_id, {"mask_map": merged})
@@ -263,16 +275,6 @@ class QueryRunner:
         if outcome.status == "cancelled":
             return {"query_id": row.query_id}
         return body if body is not None else outcome.error or {}
-
-    async def _append_exchange(
-        self, session: Any, row: QueryRow, outcome: Outcome, added: dict[str, str], now: datetime
-    ) -> case_repo.Appended | None:
-        messages = self._exchange(row, outcome) if self._settings.record_messages else []
-        if not messages and not added:
-            return None
-        return await case_repo.append_messages(
-            session, row.case_id, messages, now, self._cases.retention, with_masks=bool(added)
-        )
 
     @staticmethod
     def _exchange(row: QueryRow, outcome: Outcome) -> list[CaseMessage]:

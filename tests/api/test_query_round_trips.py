@@ -185,3 +185,25 @@ async def test_every_ending_is_recorded_by_close_query_once(app_with, fake_llm) 
                                             row.query_id, running.json()["query_id"])]
     for query_id in by_query:
         assert await exchange_rows(container, query_id) == ["agent_response", "user_query"], query_id
+
+
+async def test_an_answer_finishing_after_a_cancel_writes_nothing_but_the_cancelled_event(
+    app_with, fake_llm
+) -> None:
+    """The cancel closes the query first; the answer that arrives later (before any lease renewal) finds
+    it closed, stores nothing, and ends the query's event stream with `cancelled`."""
+    http, container = await llm_app(app_with, fake_llm)
+    case_id = await open_case(http)
+    fake_llm.script(structured({"content": "too late", "response_type": "ANSWER"}, delay=1.0))
+    accepted = await http.post(
+        f"/api/v1/cases/{case_id}/queries", json={"query": "cancel me"}, headers={"Prefer": "respond-async"}
+    )
+    query_id = accepted.json()["query_id"]
+    await asyncio.sleep(0.3)
+    assert (await http.delete(accepted.headers["location"])).status_code == 204
+    events = await http.get(f"{accepted.headers['location']}/events", timeout=10)
+    names = [line.split(": ", 1)[1] for line in events.text.splitlines() if line.startswith("event: ")]
+    assert names[-1] == "cancelled" and "complete" not in names
+    assert await exchange_rows(container, query_id) == ["agent_response", "user_query"]
+    polled = (await http.get(accepted.headers["location"])).json()
+    assert polled["status"] == "cancelled"

@@ -171,11 +171,28 @@ async def append_messages(
     with_masks: bool = False,
 ) -> Appended | None:
     """Store `messages` in order after the case's last one and push its retention; None if the case is gone.
+    `with_masks` also returns the case's mask table as it is under the case's row lock."""
+    appended = await reserve_sequence(session, case_id, len(messages), now, retention, with_masks=with_masks)
+    if appended is not None:
+        await insert_messages(session, messages, appended.message_count - len(messages) + 1, now)
+    return appended
+
+
+async def reserve_sequence(
+    session: AsyncSession,
+    case_id: str,
+    count: int,
+    now: datetime,
+    retention: timedelta,
+    *,
+    with_masks: bool = False,
+) -> Appended | None:
+    """Take the case's next `count` message numbers and push its retention; None if the case is gone.
 
     The single UPDATE ... RETURNING both locks the case row (PostgreSQL; SQLite's write lock is already
-    held) and hands out the sequence numbers, so concurrent appends from any number of processes get
-    distinct, gap-free numbers and an exact count. `with_masks` also returns the case's mask table as it is
-    under that lock, for a caller that merges entries into it in the same transaction.
+    held) and hands out the numbers, so concurrent appends from any number of processes get distinct,
+    gap-free numbers and an exact count. `with_masks` also returns the case's mask table as it is under
+    that lock, for a caller that merges entries into it in the same transaction.
     """
     columns = [CaseRow.message_count, *([CaseRow.mask_map] if with_masks else [])]
     returned = (
@@ -183,7 +200,7 @@ async def append_messages(
             update(CaseRow)
             .where(CaseRow.case_id == case_id, _live(now))
             .values(
-                message_count=CaseRow.message_count + len(messages),
+                message_count=CaseRow.message_count + count,
                 last_activity_at=now,
                 updated_at=now,
                 expires_at=now + retention,
@@ -193,11 +210,16 @@ async def append_messages(
     ).one_or_none()
     if returned is None:
         return None
-    first_seq = returned[0] - len(messages) + 1
+    return Appended(returned[0], dict(returned[1] or {}) if with_masks else None)
+
+
+async def insert_messages(
+    session: AsyncSession, messages: list[CaseMessage], first_seq: int, now: datetime
+) -> None:
+    """Insert `messages` with the numbers `reserve_sequence` handed out, from `first_seq` on."""
     await insert_rows(
         session, [_message_row(message, first_seq + offset, now) for offset, message in enumerate(messages)]
     )
-    return Appended(returned[0], dict(returned[1] or {}) if with_masks else None)
 
 
 def _message_row(message: CaseMessage, seq: int, now: datetime) -> CaseMessageRow:
