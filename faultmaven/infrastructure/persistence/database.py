@@ -17,6 +17,8 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from faultmaven.infrastructure.persistence.sqlite_driver import one_trip_creator
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
 
 
@@ -54,12 +56,12 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_directory(url)
-            connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}
+            creator = one_trip_creator(url, timeout=SQLITE_BUSY_TIMEOUT_SECONDS)
             self.write_engine = create_async_engine(
-                url, echo=echo, connect_args=connect_args, pool_size=1, max_overflow=0, pool_timeout=300
+                url, echo=echo, async_creator=creator, pool_size=1, max_overflow=0, pool_timeout=300
             )
             self.read_engine = create_async_engine(
-                url, echo=echo, connect_args=connect_args, pool_size=5, max_overflow=10, pool_timeout=300
+                url, echo=echo, async_creator=creator, pool_size=5, max_overflow=10, pool_timeout=300
             )
             _configure_sqlite(self.write_engine, immediate=True)
             _configure_sqlite(self.read_engine, immediate=False)
