@@ -45,7 +45,7 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin_statement)
+        connection.connection.driver_connection.defer_begin(begin_statement)
 
 
 class Database:

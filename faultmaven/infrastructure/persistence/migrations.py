@@ -13,6 +13,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from faultmaven.infrastructure.persistence.database import Database
 
@@ -31,8 +32,6 @@ def head_revision() -> str | None:
 
 
 def _upgrade(connection: Connection) -> None:
-    if connection.dialect.name == "postgresql":
-        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_id)"), {"lock_id": ADVISORY_LOCK_ID})
     config = alembic_config()
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
@@ -44,7 +43,19 @@ def _current_revision(connection: Connection) -> str | None:
 
 async def upgrade_to_head(database: Database) -> None:
     async with database.write_engine.begin() as connection:
+        await _lock_schema(connection)
         await connection.run_sync(_upgrade)
+
+
+async def _lock_schema(connection: AsyncConnection) -> None:
+    """Serialise upgrades before Alembic installs its process-global context (two upgrades interleaved in
+    one process would tear it down under each other): PostgreSQL's advisory lock; on SQLite the first
+    statement carries the write engine's `BEGIN IMMEDIATE`."""
+    if connection.dialect.name == "postgresql":
+        lock = text("SELECT pg_advisory_xact_lock(:lock_id)")
+        await connection.execute(lock, {"lock_id": ADVISORY_LOCK_ID})
+    else:
+        await connection.execute(text("SELECT 1"))
 
 
 async def current_revision(database: Database) -> str | None:

@@ -5,6 +5,11 @@ every statement (open a cursor, execute, fetch all rows, close), and each trip i
 wake-up and a wake-up of the event loop. Here a statement is executed, fully fetched and its cursor closed
 in one trip; the cursor then serves the buffered rows. SQLAlchemy buffers every row of a non-streamed
 result anyway, and FaultMaven streams nothing from SQLite, so nothing is held longer than before.
+
+Transactions save two more trips: the `BEGIN` travels with the transaction's first statement, and the
+rollback the pool issues when a connection comes back after its commit is skipped when no statement was
+sent since the last commit or rollback finished. "Sent", not "finished": a statement whose caller was
+cancelled may still be running on the thread, so its rollback must still go there, queued behind it.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ _Outcome = tuple[_Description, int, int | None, list[Any]]
 
 
 def _run_statement(
-    connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool
+    connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool, begin: str | None
 ) -> _Outcome:
-    """On the connection's thread: execute, fetch every row, close; return what the cursor must show."""
+    """On the connection's thread: begin if asked, execute, fetch every row, close; return what the
+    cursor must show."""
     cursor = connection.cursor()
     try:
+        if begin is not None:
+            cursor.execute(begin)
         if many:
             cursor.executemany(sql, parameters)
         else:
@@ -85,13 +93,36 @@ class BufferedCursor:
 
 
 class OneTripConnection(aiosqlite.Connection):
-    """An aiosqlite connection whose cursors are `BufferedCursor`s."""
+    """An aiosqlite connection whose cursors are `BufferedCursor`s and whose `BEGIN` is deferred."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
+        super().__init__(connector, iter_chunk_size)
+        self._pending_begin: str | None = None
+        self._sent_since_settled = False
 
     def cursor(self) -> BufferedCursor:  # type: ignore[override]
         return BufferedCursor(self)
 
+    def defer_begin(self, statement: str) -> None:
+        """Open the transaction with `statement` on the next statement's trip."""
+        self._pending_begin = statement
+
     def run_statement(self, sql: str, parameters: Any, *, many: bool) -> Awaitable[_Outcome]:
-        return self._execute(_run_statement, self._conn, sql, parameters, many=many)
+        begin, self._pending_begin = self._pending_begin, None
+        self._sent_since_settled = True
+        return self._execute(_run_statement, self._conn, sql, parameters, many=many, begin=begin)
+
+    async def commit(self) -> None:
+        self._pending_begin = None
+        if self._sent_since_settled:
+            await super().commit()
+            self._sent_since_settled = False
+
+    async def rollback(self) -> None:
+        self._pending_begin = None
+        if self._sent_since_settled:
+            await super().rollback()
+            self._sent_since_settled = False
 
 
 def one_trip_creator(url: str, *, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
