@@ -160,7 +160,8 @@ class Container:
     @cached_property
     def evidence_service(self) -> EvidenceService:
         return EvidenceService(
-            self.database, self.case_service, self.sanitizer, max_upload_bytes=self.settings.max_upload_bytes
+            self.database, self.case_service, self.sanitizer, max_upload_bytes=self.settings.max_upload_bytes,
+            shutdown_grace_seconds=self.settings.shutdown_grace_seconds,
         )
 
     def get_tools(self) -> list[BaseTool]:
@@ -188,7 +189,8 @@ class Container:
     @cached_property
     def query_service(self) -> QueryService:
         policy = QueryPolicy(sync_budget_seconds=self.settings.sync_query_budget_seconds,
-                             async_threshold_chars=self.settings.async_query_threshold_chars)
+                             async_threshold_chars=self.settings.async_query_threshold_chars,
+                             shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
         return QueryService(self.database, self.case_service, self.query_runner, self.job_queue, policy)
 
     @cached_property
@@ -209,7 +211,8 @@ class Container:
                                   concurrency=self.settings.job_concurrency)
         return InProcessJobQueue(self.database, run_job, concurrency=self.settings.job_concurrency,
                                  max_pending=self.settings.job_max_pending,
-                                 sweep_seconds=self.settings.job_sweep_seconds)
+                                 sweep_seconds=self.settings.job_sweep_seconds,
+                                 shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
 
     @cached_property
     def audit_log(self) -> AuditLog:
@@ -221,7 +224,8 @@ class Container:
 
     @cached_property
     def report_service(self) -> ReportService:
-        return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer)
+        return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer,
+                             shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
 
     @cached_property
     def idempotency_store(self) -> IdempotencyStore:
@@ -291,15 +295,17 @@ class Container:
             _logger.info("starter runbooks loaded", created=len(report.created), updated=len(report.updated))
 
     async def stop(self) -> None:
-        """Graceful: running answers get `shutdown_grace_seconds` to finish; what is left is handed back
-        (its lease runs out and another process, or this one restarted, takes it over)."""
+        """Graceful: running answers, ingestions and reports share one `shutdown_grace_seconds` to finish;
+        what is left is cancelled (a query's lease runs out and another process, or this one restarted,
+        takes it over)."""
+        drains = []
         if self._started:
-            await self.query_service.drain(self.settings.shutdown_grace_seconds)
-            await self.job_queue.stop()
+            drains += [self.query_service.drain(), self.job_queue.stop()]
         if "evidence_service" in self.__dict__:
-            await self.evidence_service.stop()
+            drains.append(self.evidence_service.stop())
         if "report_service" in self.__dict__:
-            await self.report_service.drain()
+            drains.append(self.report_service.drain())
+        await asyncio.gather(*drains)
         if "knowledge_service" in self.__dict__:
             await self.knowledge_service.stop_embedding()
         for task in self._background:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
@@ -36,6 +37,7 @@ class Accepted:
 class QueryPolicy:
     sync_budget_seconds: float = 60.0
     async_threshold_chars: int = 50_000
+    shutdown_grace_seconds: float = DEFAULT_GRACE_SECONDS
 
 
 class QueryService:
@@ -52,7 +54,7 @@ class QueryService:
         self._runner = runner
         self._queue = queue
         self._policy = policy or QueryPolicy()
-        self._inflight: set[asyncio.Task[AgentResponse | None]] = set()
+        self._answers = BackgroundTasks("query answers", self._policy.shutdown_grace_seconds)
 
     async def submit(
         self,
@@ -84,9 +86,7 @@ class QueryService:
         row = self._runner.query_row(turn, claimed=True)
         async with self._db.write() as session:
             await repo.insert_query(session, row)
-        task = asyncio.create_task(self._runner.run_claimed(row, turn))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        task = self._answers.spawn(self._runner.run_claimed(row, turn), query_id=row.query_id)
         try:
             response = await asyncio.wait_for(asyncio.shield(task), self._policy.sync_budget_seconds)
         except TimeoutError:
@@ -168,14 +168,10 @@ class QueryService:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
         return [query_summary(row) for row in rows], total
 
-    async def drain(self, grace_seconds: float = 10.0) -> None:
-        """On shutdown: let answers running in this process finish for a while, then stop them (their
-        leases expire and another process takes them over)."""
-        if self._inflight:
-            await asyncio.wait(list(self._inflight), timeout=grace_seconds)
-        for task in list(self._inflight):
-            task.cancel()
-        await asyncio.gather(*self._inflight, return_exceptions=True)
+    async def drain(self) -> None:
+        """On shutdown: let answers running in this process finish within the grace period, then stop
+        them (their leases expire and another process takes them over)."""
+        await self._answers.drain()
 
 
 def _caller(principal: Principal) -> Caller:
