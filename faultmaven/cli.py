@@ -341,7 +341,7 @@ def keys_rotate() -> None:
 @app.command()
 def purge() -> None:
     """Delete cases past their retention and expired idempotency records now."""
-    purged = _with_container(lambda container: container.purge_once())
+    purged = _with_container(lambda container: container.retention.purge_once())
     typer.echo(", ".join(f"{count} {name}" for name, count in purged.items()) + " purged")
 
 
