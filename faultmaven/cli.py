@@ -396,7 +396,7 @@ def kb_ingest(
     ] = None,
 ) -> None:
     """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
-    from faultmaven.services.knowledge.sources import ingest_path
+    from faultmaven.cli_kb import ingest_path
 
     valid = [kind.value for kind in DocumentType]
     if document_type is not None and document_type not in valid:

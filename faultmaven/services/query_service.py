@@ -10,10 +10,11 @@ from typing import Any
 from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryRow
 from faultmaven.models.agent import AgentResponse, QueryPriority
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.jobs import JobQueue, QueueFullError
+from faultmaven.models.query_event import QueryEvent
 from faultmaven.models.sharing import CaseRole
 from faultmaven.models.turn import Caller, Turn
 from faultmaven.models.user import Principal
@@ -144,7 +145,7 @@ class QueryService:
 
     async def events(
         self, owner_id: str, case_id: str, query_id: str, after_seq: int = 0
-    ) -> AsyncIterator[QueryEventRow]:
+    ) -> AsyncIterator[QueryEvent]:
         await self._owned_row(owner_id, case_id, query_id)
         return follow_events(self._db, query_id, after_seq)
 
