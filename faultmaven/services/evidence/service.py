@@ -27,15 +27,18 @@ from faultmaven.models.case import CaseMessage, MessageType, new_id, utcnow
 from faultmaven.models.interfaces import ISanitizer
 from faultmaven.models.sharing import CaseRole
 from faultmaven.services.case_service import CaseService
-from faultmaven.services.errors import NotFoundError, UnprocessableError
+from faultmaven.services.errors import (
+    NotFoundError,
+    PayloadTooLargeError,
+    UnprocessableError,
+    UnsupportedMediaError,
+)
 from faultmaven.services.evidence.classify import LOG_LIKE, SAMPLE_LINES, Classification, classify
 from faultmaven.services.evidence.models import (
     EvidenceItem,
     EvidenceLine,
-    PayloadTooLargeError,
     ProcessingStatus,
     StagedUpload,
-    UnsupportedMediaError,
 )
 from faultmaven.services.evidence.text_reader import (
     BinaryContentError,

@@ -44,10 +44,9 @@ from faultmaven.infrastructure.persistence.knowledge_tables import KnowledgeChun
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.sharing import CaseRole
 from faultmaven.models.user import User
-from faultmaven.services.errors import ForbiddenError, NotFoundError, UnprocessableError
+from faultmaven.services.errors import ForbiddenError, NotFoundError, PayloadTooLargeError, UnprocessableError
 from faultmaven.services.knowledge.chunking import chunk_markdown
 from faultmaven.services.knowledge.embeddings import Embedder, cosines, to_bytes
-from faultmaven.services.knowledge.errors import PayloadTooLargeError
 from faultmaven.services.knowledge.models import (
     DocumentInput,
     DocumentScope,

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
+from faultmaven.services.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.chunking import CHUNKING_VERSION
-from faultmaven.services.knowledge.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.models import DocumentInput, DocumentScope, DocumentType
 from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES, SourceDocument
 

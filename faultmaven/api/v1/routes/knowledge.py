@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.v1.responses import DOCUMENT_BODY, DocumentsPage, SearchOut, documented
-from faultmaven.services.knowledge.errors import PayloadTooLargeError, UnsupportedMediaError
+from faultmaven.services.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.models import (
     DocumentInput,
     DocumentType,
