@@ -8,24 +8,30 @@ background work within one grace period before closing connections.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import structlog
 from sqlalchemy import make_url
 
-from faultmaven.api.lifespan import startup_step
 from faultmaven.config.settings import Settings
+from faultmaven.config.startup import startup_step
 from faultmaven.infrastructure.background import BackgroundTasks
-from faultmaven.infrastructure.observability.dashboard import SAMPLE_INTERVAL_SECONDS
+from faultmaven.infrastructure.llm.router import LLMRouter
+from faultmaven.infrastructure.observability.dashboard import SAMPLE_INTERVAL_SECONDS, CaseAgentDashboard
 from faultmaven.infrastructure.observability.logging import configure_logging as configure_structlog
 from faultmaven.infrastructure.observability.logging import set_redactor
+from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.migrations import upgrade_to_head
+from faultmaven.infrastructure.security.encryption import FieldCipher
 from faultmaven.infrastructure.security.sanitizer import redact
+from faultmaven.models.jobs import JobQueue
+from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.knowledge.embeddings import require_available
+from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
-
-if TYPE_CHECKING:
-    from faultmaven.container import Container
+from faultmaven.services.query_service import QueryService
+from faultmaven.services.report_service import ReportService
+from faultmaven.services.retention import RetentionService
 
 _logger = structlog.get_logger(__name__)
 
@@ -36,10 +42,40 @@ def configure_logging(settings: Settings) -> None:
     set_redactor(redact)
 
 
+class Services(Protocol):
+    """What the lifecycle starts, runs and stops: the container, which builds each of these once, on first
+    use (`built` says whether it has, so shutdown closes only what exists)."""
+
+    settings: Settings
+
+    @property
+    def field_cipher(self) -> FieldCipher: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def llm_router(self) -> LLMRouter: ...
+    @property
+    def job_queue(self) -> JobQueue: ...
+    @property
+    def query_service(self) -> QueryService: ...
+    @property
+    def evidence_service(self) -> EvidenceService: ...
+    @property
+    def report_service(self) -> ReportService: ...
+    @property
+    def knowledge_service(self) -> KnowledgeService: ...
+    @property
+    def retention(self) -> RetentionService: ...
+    @property
+    def dashboard(self) -> CaseAgentDashboard: ...
+
+    def built(self, name: str) -> bool: ...
+
+
 class Lifecycle:
     """`start()` migrates and starts background work, `stop()` undoes it; both are idempotent."""
 
-    def __init__(self, container: Container):
+    def __init__(self, container: Services):
         self._container = container
         self._settings = container.settings
         self._started = False

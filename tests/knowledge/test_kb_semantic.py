@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from faultmaven.api.lifespan import StartupError
+from faultmaven.config.startup import StartupError
 from faultmaven.container import Container
 from faultmaven.infrastructure.persistence import knowledge_repository
 from faultmaven.services.knowledge import embeddings
