@@ -23,7 +23,8 @@ from faultmaven.services.knowledge.models import (
     SearchHit,
     normalize_tags,
 )
-from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES, MAX_SEARCH_LIMIT
+from faultmaven.services.knowledge.search import MAX_SEARCH_LIMIT
+from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES
 from faultmaven.services.knowledge.sources import decode_text, first_heading
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])
