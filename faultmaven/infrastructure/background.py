@@ -49,9 +49,10 @@ class BackgroundTasks:
             _logger.error("background task failed", owner=self.name, exc_info=error, **context)
 
     async def wait_idle(self) -> None:
-        """Wait until nothing runs, including work spawned meanwhile (tests and benchmarks)."""
+        """Wait until nothing runs, including work spawned meanwhile (tests and benchmarks); a waiter that
+        is cancelled leaves the work running."""
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            await asyncio.wait(list(self._tasks))
 
     async def drain(self, grace_seconds: float | None = None) -> None:
         """On shutdown: give running work the grace period (the configured one unless told), then

@@ -108,3 +108,21 @@ async def test_wait_idle_waits_for_work_spawned_meanwhile() -> None:
     tasks.spawn(first())
     await tasks.wait_idle()
     assert done == ["first", "second"]
+
+
+async def test_a_cancelled_waiter_leaves_the_work_running() -> None:
+    tasks = BackgroundTasks("test")
+    release = asyncio.Event()
+
+    async def work() -> str:
+        await release.wait()
+        return "done"
+
+    task = tasks.spawn(work())
+    waiter = asyncio.create_task(tasks.wait_idle())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    assert not task.done()
+    release.set()
+    assert await task == "done"
