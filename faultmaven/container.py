@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import cached_property
 
-import structlog
-
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
 from faultmaven.infrastructure.llm.router import LLMRouter
@@ -51,8 +49,6 @@ from faultmaven.services.team_service import TeamService
 from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
 from faultmaven.tools.knowledge_search import KnowledgeSearchTool
-
-_logger = structlog.get_logger(__name__)
 
 
 class Container:
