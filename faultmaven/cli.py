@@ -341,7 +341,7 @@ def keys_rotate() -> None:
 @app.command()
 def purge() -> None:
     """Delete cases past their retention and expired idempotency records now."""
-    purged = _with_container(lambda container: container.purge_once())
+    purged = _with_container(lambda container: container.retention.purge_once())
     typer.echo(", ".join(f"{count} {name}" for name, count in purged.items()) + " purged")
 
 
@@ -396,7 +396,7 @@ def kb_ingest(
     ] = None,
 ) -> None:
     """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
-    from faultmaven.services.knowledge.sources import ingest_path
+    from faultmaven.cli_kb import ingest_path
 
     valid = [kind.value for kind in DocumentType]
     if document_type is not None and document_type not in valid:

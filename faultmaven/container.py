@@ -1,42 +1,33 @@
-"""The composition root: builds every service from settings, once per application.
+"""The composition root: builds every service from settings, once per application, and nothing else.
 
 Routes reach these through `api.dependencies.get_container`; nothing here is an import-time global.
+Running them (start-up, shutdown, the periodic loops) is `lifecycle.py`'s job.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import timedelta
 from functools import cached_property
-from typing import Any
 
-import structlog
-from sqlalchemy import make_url
-
-from faultmaven import __version__
-from faultmaven.api.lifespan import startup_step
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
 from faultmaven.infrastructure.llm.router import LLMRouter
-from faultmaven.infrastructure.observability.dashboard import SAMPLE_INTERVAL_SECONDS, CaseAgentDashboard
-from faultmaven.infrastructure.observability.logging import configure_logging, set_redactor
+from faultmaven.infrastructure.observability.dashboard import CaseAgentDashboard
 from faultmaven.infrastructure.observability.metrics import Metrics
 from faultmaven.infrastructure.observability.tracing import OtelTracer
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
-from faultmaven.infrastructure.persistence.migrations import current_revision, head_revision, upgrade_to_head
 from faultmaven.infrastructure.queue.in_process import InProcessJobQueue
 from faultmaven.infrastructure.queue.taskiq_queue import TaskiqJobQueue
 from faultmaven.infrastructure.rate_limiter import RateLimiter
-from faultmaven.infrastructure.redis_health import redis_reachable
 from faultmaven.infrastructure.security.encryption import (
     FieldCipher,
     MissingKeyError,
     attach_cipher,
     local_key,
 )
-from faultmaven.infrastructure.security.sanitizer import Sanitizer, redact
+from faultmaven.infrastructure.security.sanitizer import Sanitizer
+from faultmaven.lifecycle import Lifecycle
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
 from faultmaven.services.account_service import AccountService
@@ -44,13 +35,14 @@ from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.case_service import CaseService
 from faultmaven.services.evidence import EvidenceService
-from faultmaven.services.knowledge.embeddings import MiniLMEmbedder, require_available
+from faultmaven.services.health_service import HealthService
+from faultmaven.services.knowledge.embeddings import MiniLMEmbedder
 from faultmaven.services.knowledge.service import KnowledgeService
-from faultmaven.services.knowledge.sources import starter_documents
 from faultmaven.services.passwords import Passwords
 from faultmaven.services.query_runner import QueryRunner, RunnerSettings
 from faultmaven.services.query_service import QueryPolicy, QueryService
 from faultmaven.services.report_service import ReportService
+from faultmaven.services.retention import RetentionService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.sharing_service import AuditLog, SharingService
 from faultmaven.services.team_service import TeamService
@@ -58,18 +50,13 @@ from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
 from faultmaven.tools.knowledge_search import KnowledgeSearchTool
 
-_logger = structlog.get_logger(__name__)
-
 
 class Container:
-    """Lazily built services; `start()` migrates and starts background jobs, `stop()` undoes it."""
+    """Lazily built services, each built once; `start()` and `stop()` hand over to the `Lifecycle`."""
 
     def __init__(self, settings: Settings | None = None, environ: dict[str, str] | None = None):
         self.settings = settings or Settings()
         self._environ = environ
-        self._started = False
-        self._start_lock = asyncio.Lock()
-        self._background: list[asyncio.Task[None]] = []
 
     @cached_property
     def database(self) -> Database:
@@ -112,9 +99,6 @@ class Container:
             on_event=self.metrics.on_llm_event,
         )
 
-    def get_llm_provider(self) -> LLMRouter:
-        return self.llm_router
-
     @cached_property
     def auth_service(self) -> AuthService:
         return AuthService(
@@ -139,15 +123,9 @@ class Container:
     def session_service(self) -> SessionService:
         return SessionService(self.database, self.settings.session_timeout_minutes)
 
-    def get_session_service(self) -> SessionService:
-        return self.session_service
-
     @cached_property
     def case_service(self) -> CaseService:
         return CaseService(self.database, self.settings.case_retention_days)
-
-    def get_case_service(self) -> CaseService:
-        return self.case_service
 
     @cached_property
     def title_service(self) -> TitleService:
@@ -160,7 +138,8 @@ class Container:
     @cached_property
     def evidence_service(self) -> EvidenceService:
         return EvidenceService(
-            self.database, self.case_service, self.sanitizer, max_upload_bytes=self.settings.max_upload_bytes
+            self.database, self.case_service, self.sanitizer, max_upload_bytes=self.settings.max_upload_bytes,
+            shutdown_grace_seconds=self.settings.shutdown_grace_seconds,
         )
 
     def get_tools(self) -> list[BaseTool]:
@@ -172,23 +151,21 @@ class Container:
         does not record the exchange in it (the design document's rollback switch)."""
         case_service = self.case_service if self.settings.enable_case_agent_integration else None
         return AgentService(
-            llm_provider=self.get_llm_provider(),
+            llm_provider=self.llm_router,
             tools=self.get_tools(),
             tracer=self.tracer,
             sanitizer=self.sanitizer,
-            session_service=self.get_session_service(),
+            session_service=self.session_service,
             settings=self.settings,
             case_service=case_service,
             metrics=self.metrics,
         )
 
-    def get_agent_service(self) -> AgentService:
-        return self.agent_service
-
     @cached_property
     def query_service(self) -> QueryService:
         policy = QueryPolicy(sync_budget_seconds=self.settings.sync_query_budget_seconds,
-                             async_threshold_chars=self.settings.async_query_threshold_chars)
+                             async_threshold_chars=self.settings.async_query_threshold_chars,
+                             shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
         return QueryService(self.database, self.case_service, self.query_runner, self.job_queue, policy)
 
     @cached_property
@@ -209,7 +186,8 @@ class Container:
                                   concurrency=self.settings.job_concurrency)
         return InProcessJobQueue(self.database, run_job, concurrency=self.settings.job_concurrency,
                                  max_pending=self.settings.job_max_pending,
-                                 sweep_seconds=self.settings.job_sweep_seconds)
+                                 sweep_seconds=self.settings.job_sweep_seconds,
+                                 shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
 
     @cached_property
     def audit_log(self) -> AuditLog:
@@ -221,7 +199,8 @@ class Container:
 
     @cached_property
     def report_service(self) -> ReportService:
-        return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer)
+        return ReportService(self.case_service, self.knowledge_service, self.llm_router, self.sanitizer,
+                             shutdown_grace_seconds=self.settings.shutdown_grace_seconds)
 
     @cached_property
     def idempotency_store(self) -> IdempotencyStore:
@@ -242,145 +221,27 @@ class Container:
             self.metrics, persistence_enabled=self.settings.enable_case_agent_integration
         )
 
-    def configure_logging(self) -> None:
-        """JSON logs on stderr, every string passed through the sanitizer's one-way redaction."""
-        configure_logging(self.settings.log_level, json=self.settings.log_json)
-        set_redactor(redact)
+    @cached_property
+    def retention(self) -> RetentionService:
+        return RetentionService(self.case_service, self.idempotency_store, self.audit_log)
+
+    @cached_property
+    def health_service(self) -> HealthService:
+        return HealthService(self.settings, self.database, self.llm_router, self.rate_limiter,
+                             self.job_queue, self.agent_service)
+
+    @cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self)
+
+    def built(self, name: str) -> bool:
+        """Whether the service `name` was built (shutdown closes only what exists)."""
+        return name in self.__dict__
 
     async def start(self) -> None:
-        """Idempotent: lifespan calls it, and so does the first request when no lifespan ran. A failing
-        step raises `StartupError` naming its setting."""
-        if self._started:
-            return
-        async with self._start_lock:
-            if self._started:
-                return
-            with startup_step("FAULTMAVEN_ENCRYPTION_KEYS", "generate a key with `faultmaven keys generate` "
-                              "and set it (comma-separated, newest first)"):
-                _ = self.field_cipher
-            if self.settings.kb_semantic:
-                with startup_step("FAULTMAVEN_KB_SEMANTIC", "install the extra (pip install "
-                                  "'faultmaven[semantic]') or set FAULTMAVEN_KB_SEMANTIC=false"):
-                    require_available()
-            database_at = make_url(self.settings.database_url).render_as_string(hide_password=True)
-            with startup_step("FAULTMAVEN_DATABASE_URL", f"start the database at {database_at} or correct "
-                              "the URL"):
-                if self.settings.migrate_on_start:
-                    await upgrade_to_head(self.database)
-                elif not await self.database.ping():
-                    raise ConnectionError("the database does not answer")
-            if self.settings.kb_load_starter:
-                await self._load_starter_knowledge()
-            queue_setting = "FAULTMAVEN_QUEUE_URL" if self.settings.queue_url else "FAULTMAVEN_DATABASE_URL"
-            with startup_step(queue_setting, "start the service it names or correct the URL"):
-                await self.job_queue.start()
-            self._background.append(asyncio.create_task(self._purge_loop()))
-            self._background.append(asyncio.create_task(self._dashboard_sample_loop()))
-            if self.settings.kb_semantic:
-                self.knowledge_service.start_embedding()
-            self._started = True
-
-    async def _load_starter_knowledge(self) -> None:
-        """The packaged runbooks as global documents; a failure is logged, never fatal to the server."""
-        try:
-            report = await self.knowledge_service.upsert_sources(starter_documents(), revive_deleted=False)
-        except Exception:
-            _logger.exception("loading the starter runbooks failed")
-            return
-        if report.created or report.updated:
-            _logger.info("starter runbooks loaded", created=len(report.created), updated=len(report.updated))
+        """The app's start-up (lifespan, first request, CLI); see `Lifecycle.start`."""
+        await self.lifecycle.start()
 
     async def stop(self) -> None:
-        """Graceful: running answers get `shutdown_grace_seconds` to finish; what is left is handed back
-        (its lease runs out and another process, or this one restarted, takes it over)."""
-        if self._started:
-            await self.query_service.drain(self.settings.shutdown_grace_seconds)
-            await self.job_queue.stop()
-        if "evidence_service" in self.__dict__:
-            await self.evidence_service.stop()
-        if "report_service" in self.__dict__:
-            await self.report_service.drain()
-        if "knowledge_service" in self.__dict__:
-            await self.knowledge_service.stop_embedding()
-        for task in self._background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background.clear()
-        self._started = False
-        if "llm_router" in self.__dict__:
-            await self.llm_router.aclose()
-        await self.database.dispose()
-
-    async def purge_once(self) -> dict[str, int]:
-        return {
-            "cases": await self.case_service.purge_expired(),
-            "idempotency_records": await self.idempotency_store.purge_expired(),
-            "audit_events": await self.audit_log.purge_expired(),
-        }
-
-    async def _purge_loop(self) -> None:
-        while True:
-            try:
-                purged = await self.purge_once()
-                if any(purged.values()):
-                    _logger.info("retention purge", **purged)
-            except Exception:
-                _logger.exception("retention purge failed")
-            await asyncio.sleep(self.settings.purge_interval_seconds)
-
-    async def _dashboard_sample_loop(self) -> None:
-        """Snapshots for the dashboard's sliding window, taken even when nobody looks at it."""
-        while True:
-            try:
-                self.dashboard.sample()
-            except Exception:
-                _logger.exception("dashboard sample failed")
-            await asyncio.sleep(SAMPLE_INTERVAL_SECONDS)
-
-    async def _redis_report(self) -> dict[str, Any]:
-        """Reported, not required: the rate limiter fails open while Redis is down."""
-        if not self.settings.redis_url:
-            return {"redis": {"configured": False}}
-        return {"redis": {"configured": True, "reachable": await redis_reachable(self.settings.redis_url)}}
-
-    def _rate_limit_report(self) -> dict[str, Any]:
-        return {
-            "rate_limit": {
-                "enabled": self.settings.rate_limit_enabled,
-                "storage": self.rate_limiter.storage_kind,
-                "queries": self.settings.rate_limit_queries,
-                "writes": self.settings.rate_limit_writes,
-            }
-        }
-
-    async def readiness(self) -> dict[str, Any]:
-        database_ok = await self.database.ping()
-        revision = await current_revision(self.database) if database_ok else None
-        at_head = revision == head_revision()
-        providers = [vars(health) for health in self.llm_router.health()]
-        return {
-            "status": "ready" if database_ok and at_head else "not_ready",
-            "database": {"reachable": database_ok, "revision": revision, "at_head": at_head},
-            "llm": {"configured": self.llm_router.configured, "providers": providers},
-            **await self._redis_report(),
-            **self._rate_limit_report(),
-        }
-
-    async def detailed_health(self) -> dict[str, Any]:
-        ready = await self.readiness()
-        return {
-            **ready,
-            "version": __version__,
-            "auth_mode": self.settings.auth_mode,
-            "dev_login": self.settings.dev_login_enabled,
-            "database": {
-                **ready["database"],
-                "engine": "sqlite" if self.database.is_sqlite else "postgresql",
-            },
-            "queue": self.job_queue.health(),
-            "case_integration": {
-                **self.agent_service.health_check()["case_integration"],
-                "case_service_healthy": ready["database"]["reachable"],
-            },
-        }
+        """The app's shutdown; see `Lifecycle.stop`."""
+        await self.lifecycle.stop()

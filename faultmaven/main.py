@@ -33,6 +33,7 @@ from faultmaven.api.v1.routes import (
 )
 from faultmaven.config.settings import Settings
 from faultmaven.container import Container
+from faultmaven.lifecycle import configure_logging
 
 EXPOSED_HEADERS = [
     "Location",
@@ -65,7 +66,7 @@ def _install_routes(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
     container = container or Container(settings)
-    container.configure_logging()
+    configure_logging(container.settings)
 
     app = FastAPI(title="FaultMaven", version=__version__, redirect_slashes=False,
                   docs_url=None, redoc_url=None)

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from faultmaven.config.settings import Settings  # noqa: E402
 from faultmaven.container import Container  # noqa: E402
-from faultmaven.infrastructure.persistence.tables import Base  # noqa: E402
+from faultmaven.infrastructure.persistence.schema import metadata  # noqa: E402
 from faultmaven.main import create_app  # noqa: E402
 
 POSTGRES_URL = os.environ.get("FAULTMAVEN_TEST_DATABASE_URL")
@@ -46,7 +46,7 @@ async def _reset_postgres(url: str) -> None:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
         else:
-            tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+            tables = ", ".join(table.name for table in metadata.sorted_tables)
             await connection.execute(text(f"TRUNCATE {tables} CASCADE"))
     await engine.dispose()
     _postgres_schema_ready = True

@@ -1,44 +1,24 @@
 """Start-up in the ASGI lifespan: the server starts ready, or does not start at all.
 
 A failure is reported to the server as one line (what is wrong, which setting, how to fix) with
-`lifespan.startup.failed`, so uvicorn exits non-zero at once instead of serving 500s. `StartupError` is
-how the container's start says which setting a failing step depends on.
+`lifespan.startup.failed`, so uvicorn exits non-zero at once instead of serving 500s. `StartupError`
+(`config/startup.py`) is how the start-up says which setting a failing step depends on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-
-class StartupError(Exception):
-    def __init__(self, problem: str, setting: str, fix: str):
-        super().__init__(f"FaultMaven cannot start: {problem} (check {setting}); {fix}")
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0]}" if text else type(error).__name__
-
-
-@contextmanager
-def startup_step(setting: str, fix: str) -> Iterator[None]:
-    """Names the setting behind a start-up step, so its failure reads as one actionable line."""
-    try:
-        yield
-    except StartupError:
-        raise
-    except Exception as error:
-        raise StartupError(_first_line(error), setting, fix) from error
+from faultmaven.config.startup import StartupError, first_line
 
 
 def failure_line(error: BaseException) -> str:
     if isinstance(error, StartupError):
         return str(error)
-    return f"FaultMaven cannot start: {_first_line(error)}"
+    return f"FaultMaven cannot start: {first_line(error)}"
 
 
 def settings_error_line(error: ValidationError) -> str:

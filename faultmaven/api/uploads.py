@@ -19,8 +19,13 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from faultmaven.services.errors import ServiceError, UnprocessableError
-from faultmaven.services.evidence import PayloadTooLargeError, StagedUpload, UnsupportedMediaError
+from faultmaven.services.errors import (
+    PayloadTooLargeError,
+    ServiceError,
+    UnprocessableError,
+    UnsupportedMediaError,
+)
+from faultmaven.services.evidence import StagedUpload
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 PASTE_MAX_BYTES = 10 * 1024 * 1024
@@ -35,10 +40,6 @@ class PastedEvidence(BaseModel):
     filename: str | None = Field(default=None, max_length=255)
     description: str | None = Field(default=None, max_length=10_000)
     session_id: str | None = Field(default=None, max_length=64)
-
-
-class InvalidMultipartError(ServiceError):
-    status, code, title = 400, "INVALID_MULTIPART", "Bad request"
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -88,7 +89,8 @@ async def _parse_form(content_type: str, stream: AsyncIterator[bytes]) -> FormDa
     try:
         return await parser.parse()
     except MultiPartException as error:
-        raise InvalidMultipartError(f"The multipart body is invalid: {error.message}") from error
+        detail = f"The multipart body is invalid: {error.message}"
+        raise ServiceError(detail, code="INVALID_MULTIPART") from error
 
 
 def _from_form(form: FormData) -> StagedUpload:

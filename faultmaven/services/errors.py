@@ -1,4 +1,5 @@
-"""Errors a service raises for the API layer to turn into problem+json (RFC 9457)."""
+"""Errors a service raises for the API layer to turn into problem+json (RFC 9457): one class per problem
+type (status, default code, title), the only place these are declared."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ RESERVED_PROBLEM_FIELDS = frozenset({"type", "title", "status", "detail", "code"
 
 
 class ServiceError(Exception):
-    """A failure the caller can act on; `code` is the stable UPPER_SNAKE code the client sees."""
+    """A failure the caller can act on; `code` is the stable UPPER_SNAKE code the client sees.
+
+    `extra` keywords become members of the problem body beside the standard ones, which they may not
+    replace (a clash is a programming error, refused when the error is made)."""
 
     status = 400
     code = "BAD_REQUEST"
@@ -50,6 +54,16 @@ class UnauthorizedError(ServiceError):
 
 class ForbiddenError(ServiceError):
     status, code, title = 403, "FORBIDDEN", "Forbidden"
+
+
+class PayloadTooLargeError(ServiceError):
+    """413 under RFC 9110's name for it ("Content Too Large")."""
+
+    status, code, title = 413, "PAYLOAD_TOO_LARGE", "Content too large"
+
+
+class UnsupportedMediaError(ServiceError):
+    status, code, title = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"
 
 
 class TooManyRequestsError(ServiceError):

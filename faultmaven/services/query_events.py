@@ -12,6 +12,7 @@ from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import QueryEventRow
 from faultmaven.models.case import utcnow
+from faultmaven.models.query_event import QueryEvent
 
 FINAL_EVENTS = frozenset({"complete", "error", "cancelled"})
 FLUSH_SECONDS = 0.1
@@ -88,7 +89,7 @@ async def follow_events(
     *,
     poll_seconds: float = 0.1,
     idle_timeout: float = 600,
-) -> AsyncIterator[QueryEventRow]:
+) -> AsyncIterator[QueryEvent]:
     """Yield the query's events after `after_seq` as they appear, until a final event (or nothing new for
     `idle_timeout` seconds)."""
     last_seen = time.monotonic()
@@ -97,7 +98,7 @@ async def follow_events(
             rows = await repo.events_after(session, query_id, after_seq)
         for row in rows:
             after_seq = row.seq
-            yield row
+            yield QueryEvent(row.seq, row.event, row.data)
             if row.event in FINAL_EVENTS:
                 return
         if rows:

@@ -7,12 +7,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryRow
 from faultmaven.models.agent import AgentResponse, QueryPriority
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.jobs import JobQueue, QueueFullError
+from faultmaven.models.query_event import QueryEvent
 from faultmaven.models.sharing import CaseRole
 from faultmaven.models.turn import Caller, Turn
 from faultmaven.models.user import Principal
@@ -36,6 +38,7 @@ class Accepted:
 class QueryPolicy:
     sync_budget_seconds: float = 60.0
     async_threshold_chars: int = 50_000
+    shutdown_grace_seconds: float = DEFAULT_GRACE_SECONDS
 
 
 class QueryService:
@@ -52,7 +55,7 @@ class QueryService:
         self._runner = runner
         self._queue = queue
         self._policy = policy or QueryPolicy()
-        self._inflight: set[asyncio.Task[AgentResponse | None]] = set()
+        self._answers = BackgroundTasks("query answers", self._policy.shutdown_grace_seconds)
 
     async def submit(
         self,
@@ -84,9 +87,7 @@ class QueryService:
         row = self._runner.query_row(turn, claimed=True)
         async with self._db.write() as session:
             await repo.insert_query(session, row)
-        task = asyncio.create_task(self._runner.run_claimed(row, turn))
-        self._inflight.add(task)
-        task.add_done_callback(self._inflight.discard)
+        task = self._answers.spawn(self._runner.run_claimed(row, turn), query_id=row.query_id)
         try:
             response = await asyncio.wait_for(asyncio.shield(task), self._policy.sync_budget_seconds)
         except TimeoutError:
@@ -144,7 +145,7 @@ class QueryService:
 
     async def events(
         self, owner_id: str, case_id: str, query_id: str, after_seq: int = 0
-    ) -> AsyncIterator[QueryEventRow]:
+    ) -> AsyncIterator[QueryEvent]:
         await self._owned_row(owner_id, case_id, query_id)
         return follow_events(self._db, query_id, after_seq)
 
@@ -168,14 +169,10 @@ class QueryService:
             rows, total = await repo.list_queries(session, case_id, limit, offset)
         return [query_summary(row) for row in rows], total
 
-    async def drain(self, grace_seconds: float = 10.0) -> None:
-        """On shutdown: let answers running in this process finish for a while, then stop them (their
-        leases expire and another process takes them over)."""
-        if self._inflight:
-            await asyncio.wait(list(self._inflight), timeout=grace_seconds)
-        for task in list(self._inflight):
-            task.cancel()
-        await asyncio.gather(*self._inflight, return_exceptions=True)
+    async def drain(self) -> None:
+        """On shutdown: let answers running in this process finish within the grace period, then stop
+        them (their leases expire and another process takes them over)."""
+        await self._answers.drain()
 
 
 def _caller(principal: Principal) -> Caller:

@@ -7,7 +7,6 @@ document keeps the case's masks (`<EMAIL_1>`...); the case's own users read it r
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import structlog
 from pydantic import BaseModel, Field
 
+from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.models.case import Case, CaseMessage, CaseStatus, MessageType, utcnow
 from faultmaven.models.interfaces import ILLMProvider, ISanitizer, LLMCall, LLMProviderError
 from faultmaven.services.case_service import CaseService
@@ -154,28 +154,25 @@ def _cited_line(item: CitedEvidence) -> str:
 
 class ReportService:
     def __init__(
-        self, case_service: CaseService, knowledge: KnowledgeService, llm: ILLMProvider, sanitizer: ISanitizer
+        self,
+        case_service: CaseService,
+        knowledge: KnowledgeService,
+        llm: ILLMProvider,
+        sanitizer: ISanitizer,
+        *,
+        shutdown_grace_seconds: float = DEFAULT_GRACE_SECONDS,
     ):
         self._cases = case_service
         self._knowledge = knowledge
         self._llm = llm
         self._sanitizer = sanitizer
-        self._pending: set[asyncio.Task[CaseReport | None]] = set()
+        self._pending = BackgroundTasks("case reports", shutdown_grace_seconds)
 
     def schedule(self, case: Case) -> None:
-        """Write the report in the background after a case is resolved or closed."""
+        """Write the report in the background after a case is resolved or closed (a failure is logged)."""
         if case.status not in REPORTABLE:
             return
-        task = asyncio.create_task(self._generate_logged(case.case_id))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
-
-    async def _generate_logged(self, case_id: str) -> CaseReport | None:
-        try:
-            return await self.generate(case_id)
-        except Exception:
-            _logger.exception("case report failed", case_id=case_id)
-            return None
+        self._pending.spawn(self.generate(case.case_id), case_id=case.case_id)
 
     async def report_for(self, owner_id: str, case_id: str) -> CaseReport:
         """The case's report, restored for its user; written now if the background job has not yet."""
@@ -285,5 +282,6 @@ class ReportService:
         return stored.document_id if stored is not None else None
 
     async def drain(self) -> None:
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """On shutdown: reports being written get the grace period, then are cancelled (the next read
+        of a report writes it)."""
+        await self._pending.drain()

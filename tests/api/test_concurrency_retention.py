@@ -72,7 +72,7 @@ async def test_retention_purges_expired_case_with_its_messages(
     ]
     await _expire(container, old["case_id"])
     assert (await client.get(f"/api/v1/cases/{old['case_id']}")).status_code == 404
-    purged = await container.purge_once()
+    purged = await container.retention.purge_once()
     assert purged["cases"] == 1
     async with container.database.read() as session:
         remaining = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from faultmaven.services.knowledge.chunking import chunk_markdown
 from faultmaven.services.knowledge.query_text import MAX_TERMS, fts5_match, query_terms
-from faultmaven.services.knowledge.service import normalized_score, term_coverage
+from faultmaven.services.knowledge.scoring import normalized_score, term_coverage
 from faultmaven.services.knowledge.sources import document_from_text, split_front_matter
 
 RUNBOOK = """# Disk full

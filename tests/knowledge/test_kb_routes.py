@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from faultmaven.services.knowledge.errors import PayloadTooLargeError
+from faultmaven.services.errors import PayloadTooLargeError
 from faultmaven.services.knowledge.models import DocumentInput
 from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES
 from tests.knowledge.kb_support import POOL_RUNBOOK, create_document, search

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from faultmaven.api.lifespan import StartupError
+from faultmaven.config.startup import StartupError
 from faultmaven.container import Container
 from faultmaven.infrastructure.persistence import knowledge_repository
 from faultmaven.services.knowledge import embeddings
-from faultmaven.services.knowledge.service import KnowledgeService, hybrid_score, semantic_score
+from faultmaven.services.knowledge.scoring import hybrid_score, semantic_score
+from faultmaven.services.knowledge.service import KnowledgeService
 from tests.knowledge.kb_support import create_document, search, user_client
 
 needs_extra = pytest.mark.skipif(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, select, text
 
-from faultmaven.api.lifespan import StartupError
+from faultmaven.config.startup import StartupError
 from faultmaven.container import Container
 from faultmaven.infrastructure.persistence.key_rotation import reencrypt_originals
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow

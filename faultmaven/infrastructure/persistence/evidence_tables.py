@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from faultmaven.infrastructure.persistence.tables import Base, JSONType, UTCDateTime
+from faultmaven.infrastructure.persistence.base import Base, JSONType, UTCDateTime
 
 
 class EvidenceItemRow(Base):

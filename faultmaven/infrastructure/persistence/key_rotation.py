@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import Table, select, tuple_, update
 
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import Base
+from faultmaven.infrastructure.persistence.schema import metadata
 from faultmaven.infrastructure.security.encryption import EncryptedBytes, EncryptedJSON, EncryptedText
 
 BATCH_ROWS = 200
@@ -17,7 +17,7 @@ ENCRYPTED_TYPES = (EncryptedBytes, EncryptedJSON, EncryptedText)
 def encrypted_columns() -> dict[Table, list[str]]:
     """Every table holding encrypted columns, with their names."""
     found: dict[Table, list[str]] = {}
-    for table in Base.metadata.sorted_tables:
+    for table in metadata.sorted_tables:
         names = [column.name for column in table.columns if isinstance(column.type, ENCRYPTED_TYPES)]
         if names:
             found[table] = names

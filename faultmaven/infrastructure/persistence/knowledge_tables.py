@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from faultmaven.infrastructure.persistence.tables import Base, JSONType, UTCDateTime
+from faultmaven.infrastructure.persistence.base import Base, JSONType, UTCDateTime
 
 SQLITE_FTS_TABLE = "knowledge_chunks_fts"
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from faultmaven.infrastructure.persistence.tables import Base, JSONType, UTCDateTime
+from faultmaven.infrastructure.persistence.base import Base, JSONType, UTCDateTime
 
 
 class CaseParticipantRow(Base):

@@ -1,60 +1,27 @@
-"""The relational schema, shared by SQLite and PostgreSQL (Alembic migrations mirror it)."""
+"""The core tables: users, sessions, cases, messages, queries and their events, idempotency records.
+
+Feature tables live beside it (`evidence_tables`, `knowledge_tables`, ...); `schema.py` gathers them all.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from faultmaven.infrastructure.persistence.base import Base, JSONType, UTCDateTime
 from faultmaven.infrastructure.security.encryption import EncryptedBytes, EncryptedJSON, EncryptedText
-
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC on both engines (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime")
-        return value.astimezone(UTC) if value is not None else None
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-JSONType = JSON().with_variant(JSONB(), "postgresql")
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UserRow(Base):
@@ -198,11 +165,3 @@ class IdempotencyRow(Base):
     response_body: Mapped[bytes | None] = mapped_column(EncryptedBytes)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-
-
-from faultmaven.infrastructure.persistence import (  # noqa: E402, F401
-    evidence_tables,
-    knowledge_tables,
-    sharing_tables,
-    team_tables,
-)

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from faultmaven.infrastructure.persistence.tables import Base, UTCDateTime
+from faultmaven.infrastructure.persistence.base import Base, UTCDateTime
 
 
 class TeamRow(Base):

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
+from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.models.case import utcnow
@@ -34,6 +35,7 @@ class InProcessJobQueue:
         concurrency: int = 4,
         max_pending: int = 100,
         sweep_seconds: float = 5.0,
+        shutdown_grace_seconds: float = DEFAULT_GRACE_SECONDS,
     ):
         self._db = database
         self._run_job = run_job
@@ -41,8 +43,8 @@ class InProcessJobQueue:
         self._sweep_seconds = sweep_seconds
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize=max_pending)
         self._queued: set[str] = set()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._running: set[asyncio.Task[object]] = set()
+        self._loops = BackgroundTasks("job queue loops")
+        self._running = BackgroundTasks("queued jobs", shutdown_grace_seconds)
 
     async def enqueue(self, query_id: str) -> None:
         if query_id in self._queued:
@@ -53,26 +55,16 @@ class InProcessJobQueue:
             raise QueueFullError from None
         self._queued.add(query_id)
 
-    def _track(self, task: asyncio.Task[object]) -> None:
-        self._running.add(task)
-        task.add_done_callback(self._running.discard)
-
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._concurrency)]
-        self._tasks.append(asyncio.create_task(self._sweep()))
+        for _ in range(self._concurrency):
+            self._loops.spawn(self._work())
+        self._loops.spawn(self._sweep())
 
-    async def stop(self, grace_seconds: float = 10.0) -> None:
-        """Stop taking jobs, give running ones `grace_seconds`, then cancel them: their leases run out and
-        another process (or this one, restarted) takes them over."""
-        for task in self._tasks:
-            task.cancel()
-        running = [task for task in self._running if not task.done()]
-        if running:
-            await asyncio.wait(running, timeout=grace_seconds)
-        for task in [*self._tasks, *running]:
-            task.cancel()
-        await asyncio.gather(*self._tasks, *running, return_exceptions=True)
-        self._tasks.clear()
+    async def stop(self) -> None:
+        """Stop taking jobs, give running ones the grace period, then cancel them: their leases run out
+        and another process (or this one, restarted) takes them over."""
+        await self._loops.cancel()
+        await self._running.drain()
 
     def health(self) -> dict[str, object]:
         return {
@@ -86,8 +78,7 @@ class InProcessJobQueue:
         while True:
             query_id = await self._queue.get()
             self._queued.discard(query_id)
-            task = asyncio.create_task(self._run_job(query_id))
-            self._track(task)
+            task = self._running.spawn(self._run_job(query_id), query_id=query_id)
             with contextlib.suppress(Exception):
                 await asyncio.shield(task)
 

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from taskiq.api import run_receiver_task
 from taskiq_redis import ListQueueBroker
 
+from faultmaven.infrastructure.background import BackgroundTasks
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.models.case import utcnow
@@ -50,7 +51,7 @@ class TaskiqJobQueue:
             await run_job(query_id)
 
         self._task = self.broker.register_task(run_query, task_name=TASK_NAME)
-        self._background: list[asyncio.Task[None]] = []
+        self._loops = BackgroundTasks("taskiq sweep")
 
     async def enqueue(self, query_id: str) -> None:
         if await self._pending_count() >= self._max_pending:
@@ -63,17 +64,14 @@ class TaskiqJobQueue:
 
     async def start(self) -> None:
         await self.broker.startup()
-        self._background.append(asyncio.create_task(self._sweep()))
+        self._loops.spawn(self._sweep())
 
     async def run_worker(self) -> None:
         """Consume jobs until cancelled (the `faultmaven worker` process)."""
         await run_receiver_task(self.broker, max_async_tasks=self._concurrency, run_startup=False)
 
     async def stop(self) -> None:
-        for task in self._background:
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-        self._background.clear()
+        await self._loops.cancel()
         await self.broker.shutdown()
 
     def health(self) -> dict[str, object]:

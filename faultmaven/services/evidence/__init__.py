@@ -4,10 +4,8 @@ from faultmaven.services.evidence.classify import LOG_LIKE, Classification, Data
 from faultmaven.services.evidence.models import (
     EvidenceItem,
     EvidenceLine,
-    PayloadTooLargeError,
     ProcessingStatus,
     StagedUpload,
-    UnsupportedMediaError,
 )
 from faultmaven.services.evidence.service import EvidenceService, search_terms
 
@@ -18,10 +16,8 @@ __all__ = [
     "EvidenceItem",
     "EvidenceLine",
     "EvidenceService",
-    "PayloadTooLargeError",
     "ProcessingStatus",
     "StagedUpload",
-    "UnsupportedMediaError",
     "classify",
     "search_terms",
 ]

@@ -1,4 +1,4 @@
-"""What the evidence service hands out: items, matched lines, staged uploads, and its HTTP errors."""
+"""What the evidence service hands out: items, matched lines, staged uploads."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from enum import StrEnum
 from typing import Any, BinaryIO
 
 from pydantic import BaseModel
-
-from faultmaven.services.errors import ServiceError
 
 
 class ProcessingStatus(StrEnum):
@@ -55,11 +53,3 @@ class StagedUpload:
     filename: str
     description: str = ""
     session_id: str | None = None
-
-
-class PayloadTooLargeError(ServiceError):
-    status, code, title = 413, "PAYLOAD_TOO_LARGE", "Payload too large"
-
-
-class UnsupportedMediaError(ServiceError):
-    status, code, title = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.infrastructure.persistence import evidence_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.evidence_tables import EvidenceChunkRow, EvidenceItemRow
@@ -26,15 +27,18 @@ from faultmaven.models.case import CaseMessage, MessageType, new_id, utcnow
 from faultmaven.models.interfaces import ISanitizer
 from faultmaven.models.sharing import CaseRole
 from faultmaven.services.case_service import CaseService
-from faultmaven.services.errors import NotFoundError, UnprocessableError
+from faultmaven.services.errors import (
+    NotFoundError,
+    PayloadTooLargeError,
+    UnprocessableError,
+    UnsupportedMediaError,
+)
 from faultmaven.services.evidence.classify import LOG_LIKE, SAMPLE_LINES, Classification, classify
 from faultmaven.services.evidence.models import (
     EvidenceItem,
     EvidenceLine,
-    PayloadTooLargeError,
     ProcessingStatus,
     StagedUpload,
-    UnsupportedMediaError,
 )
 from faultmaven.services.evidence.text_reader import (
     BinaryContentError,
@@ -165,13 +169,14 @@ class EvidenceService:
         *,
         max_upload_bytes: int,
         background_threshold_bytes: int = BACKGROUND_THRESHOLD_BYTES,
+        shutdown_grace_seconds: float = DEFAULT_GRACE_SECONDS,
     ):
         self._db = database
         self._cases = case_service
         self._sanitizer = sanitizer
         self.max_upload_bytes = max_upload_bytes
         self.background_threshold_bytes = background_threshold_bytes
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._ingestions = BackgroundTasks("evidence ingestions", shutdown_grace_seconds)
 
     # --- Upload and processing ---
 
@@ -266,9 +271,9 @@ class EvidenceService:
     def _start_background(
         self, row: EvidenceItemRow, upload: StagedUpload, facts: TextFacts, classification: Classification
     ) -> None:
-        task = asyncio.create_task(self._process(row.data_id, row.case_id, upload, facts, classification))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._ingestions.spawn(
+            self._process(row.data_id, row.case_id, upload, facts, classification), data_id=row.data_id
+        )
 
     async def _process(
         self,
@@ -361,18 +366,13 @@ class EvidenceService:
             await self._update(data_id, processing_status=ProcessingStatus.FAILED.value, error=error)
 
     async def stop(self) -> None:
-        """Cancel background ingestions; each marks its item failed on the way out."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """Background ingestions get the grace period; those still running are cancelled and mark their
+        item failed on the way out."""
+        await self._ingestions.drain()
 
     async def wait_idle(self) -> None:
         """Wait for background ingestions to finish (tests and benchmarks)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        await self._ingestions.wait_idle()
 
     # --- Reads for the API ---
 

@@ -1,38 +1,12 @@
-"""The knowledge base: documents with access scopes, chunked for full-text search.
-
-Scores are honest rather than rank-relative, so the top hit of a weak match stays low and a
-`similarity_threshold` means the same thing for every query:
-
-    score = coverage * r / (r + h)
-
-- `r` is the engine's raw relevance: FTS5 `-bm25()` on SQLite, `ts_rank_cd()` on PostgreSQL;
-- `h` is the relevance at which that engine's hit is "half convincing" (calibrated on the starter
-  runbooks: 5.0 for bm25, 1.5 for ts_rank_cd), so `r / (r + h)` saturates towards 1 without reaching it;
-- `coverage` is the share of the query's terms found in the chunk (its title, heading path and text,
-  matched on a stem-like prefix), because OR-matching would otherwise let one rare word score high.
-
-With the optional `semantic` extra and FAULTMAVEN_KB_SEMANTIC=true the ranking is hybrid. Candidates are
-FTS's top `max(50, 3 * limit)` plus the same number of nearest readable chunks by cosine (a flat numpy
-scan of every readable chunk's vector: fine up to about 10,000 chunks, an ANN index beyond), and
-
-    score = 1 - (1 - fts) * (1 - semantic),   semantic = clamp((cos - 0.2) / (0.8 - 0.2), 0, 1)
-
-- `fts` is the score above (0 for a chunk outside FTS's candidates), `cos` the chunk's cosine with the
-  query (all-MiniLM-L6-v2, unit vectors);
-- below a cosine of 0.2 this model's vectors are unrelated text (measured on the starter runbooks with
-  off-topic queries), from 0.8 they are near-paraphrases, linear in between;
-- the noisy-OR never scores a hit below either signal, so a threshold tuned on FTS-only scores keeps
-  every hit it let through, a paraphrase sharing no word still scores its semantic value, and agreement
-  of both raises the score towards 1 without reaching it.
-"""
+"""The knowledge base: documents with access scopes (create, read, update, delete), documents loaded from
+sources (upserted by source key), and their chunks embedded in the background when the `semantic` extra
+is on. Ranking is `search.py`'s (the base class), scoring `scoring.py`'s."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
-import heapq
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,65 +18,26 @@ from faultmaven.infrastructure.persistence.knowledge_tables import KnowledgeChun
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.sharing import CaseRole
 from faultmaven.models.user import User
-from faultmaven.services.errors import ForbiddenError, NotFoundError, UnprocessableError
+from faultmaven.services.errors import ForbiddenError, NotFoundError, PayloadTooLargeError, UnprocessableError
 from faultmaven.services.knowledge.chunking import chunk_markdown
-from faultmaven.services.knowledge.embeddings import Embedder, cosines, to_bytes
-from faultmaven.services.knowledge.errors import PayloadTooLargeError
+from faultmaven.services.knowledge.embeddings import Embedder, to_bytes
 from faultmaven.services.knowledge.models import (
     DocumentInput,
     DocumentScope,
     DocumentStatus,
     DocumentUpdate,
     KnowledgeDocument,
-    SearchFilters,
-    SearchHit,
 )
-from faultmaven.services.knowledge.query_text import fts5_match, query_terms, websearch_text
+from faultmaven.services.knowledge.search import KnowledgeSearch
 
 MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
-MAX_SEARCH_LIMIT = 50
-_WORD = re.compile(r"\w+", re.UNICODE)
 NULLABLE_FIELDS = frozenset({"category", "source_url", "description"})
-HALF_SCORE_RELEVANCE = {"sqlite": 5.0, "postgresql": 1.5}
-CANDIDATES_PER_RESULT = 3
-HYBRID_CANDIDATES = 50
-COSINE_UNRELATED = 0.2
-COSINE_PARAPHRASE = 0.8
 EMBED_BATCH_ROWS = 64
 _logger = structlog.get_logger(__name__)
 
 
 def content_hash(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
-
-
-def normalized_score(relevance: float, dialect: str, coverage: float = 1.0) -> float:
-    """`coverage * r / (r + h)`: see the module docstring."""
-    if relevance <= 0:
-        return 0.0
-    return round(coverage * relevance / (relevance + HALF_SCORE_RELEVANCE.get(dialect, 1.0)), 4)
-
-
-def semantic_score(cosine: float) -> float:
-    """`clamp((cos - 0.2) / (0.8 - 0.2), 0, 1)`: see the module docstring."""
-    scaled = (cosine - COSINE_UNRELATED) / (COSINE_PARAPHRASE - COSINE_UNRELATED)
-    return min(1.0, max(0.0, scaled))
-
-
-def hybrid_score(fts: float, semantic: float) -> float:
-    """`1 - (1 - fts) * (1 - semantic)`: see the module docstring."""
-    return round(1 - (1 - fts) * (1 - semantic), 4)
-
-
-def term_coverage(terms: list[str], text: str) -> float:
-    """Share of `terms` present in `text`, a word counting when it starts with the term's first five
-    letters (a cheap stand-in for the engines' stemming: "restarting" matches "restarts")."""
-    if not terms:
-        return 0.0
-    words = set(_WORD.findall(text.lower()))
-    prefixes = [term[:5] for term in terms]
-    found = sum(1 for prefix in prefixes if any(word.startswith(prefix) for word in words))
-    return found / len(terms)
 
 
 def document_from_row(row: KnowledgeDocumentRow) -> KnowledgeDocument:
@@ -205,12 +140,12 @@ async def _require_case_writer(session: Any, case_id: str, user: User) -> None:
         )
 
 
-class KnowledgeService:
-    """Documents and search, always on behalf of a reader: nobody sees a document they may not read."""
+class KnowledgeService(KnowledgeSearch):
+    """Documents and search (`search` comes from `KnowledgeSearch`), always on behalf of a reader: nobody
+    sees a document they may not read."""
 
     def __init__(self, database: Database, embedder: Embedder | None = None):
-        self._db = database
-        self._embedder = embedder
+        super().__init__(database, embedder)
         self._embedding_wanted = False
         self._embedding_task: asyncio.Task[None] | None = None
 
@@ -320,79 +255,6 @@ class KnowledgeService:
             return row.owner_id == reader.user_id
         return await repo.takes_part_in(session, row.case_id or "", reader.user_id)
 
-    async def search(
-        self,
-        reader_id: str | None,
-        query: str,
-        *,
-        limit: int = 10,
-        similarity_threshold: float | None = None,
-        filters: SearchFilters | None = None,
-    ) -> list[SearchHit]:
-        """Readable chunks best first, scored 0..1 (see the module docstring), at or above the threshold."""
-        filters = filters or SearchFilters()
-        terms = query_terms(query)
-        document_query = repo.DocumentQuery(
-            reader_id,
-            document_type=filters.document_type.value if filters.document_type else None,
-            category=filters.category,
-            tags=filters.tags,
-        )
-        candidates = max(1, min(limit, MAX_SEARCH_LIMIT)) * CANDIDATES_PER_RESULT
-        if self._embedder is None:
-            scored = await self._full_text(document_query, terms, candidates)
-        else:
-            scored = await self._hybrid(
-                self._embedder, document_query, terms, query, max(HYBRID_CANDIDATES, candidates)
-            )
-        hits = sorted(
-            (self._hit(match, score) for match, score in scored), key=lambda hit: -hit.similarity_score
-        )
-        threshold = similarity_threshold or 0.0
-        return [hit for hit in hits if hit.similarity_score >= threshold and hit.similarity_score > 0][:limit]
-
-    async def _full_text(
-        self, document_query: repo.DocumentQuery, terms: list[str], candidates: int
-    ) -> list[tuple[repo.ChunkMatch, float]]:
-        async with self._db.read() as session:
-            return await self._fts_scored(session, document_query, terms, candidates)
-
-    async def _fts_scored(
-        self, session: Any, document_query: repo.DocumentQuery, terms: list[str], candidates: int
-    ) -> list[tuple[repo.ChunkMatch, float]]:
-        dialect = repo.dialect_name(session)
-        matches = await repo.search_chunks(
-            session,
-            document_query,
-            fts5_match=fts5_match(terms),
-            websearch=websearch_text(terms),
-            limit=candidates,
-        )
-        return [(match, self._score(match, terms, dialect)) for match in matches]
-
-    async def _hybrid(
-        self,
-        embedder: Embedder,
-        document_query: repo.DocumentQuery,
-        terms: list[str],
-        query: str,
-        candidates: int,
-    ) -> list[tuple[repo.ChunkMatch, float]]:
-        """FTS's candidates plus the nearest readable chunks by cosine, each scored by `hybrid_score`."""
-        query_vector = (await asyncio.to_thread(embedder.embed, [query]))[0]
-        async with self._db.read() as session:
-            scored = await self._fts_scored(session, document_query, terms, candidates)
-            by_row = {match.chunk.row_id: (match, score) for match, score in scored}
-            similarity = cosines(await repo.readable_embeddings(session, document_query), query_vector)
-            nearest = heapq.nlargest(candidates, similarity, key=similarity.__getitem__)
-            unseen = [row_id for row_id in nearest if row_id not in by_row]
-            for match in await repo.chunks_by_row_ids(session, document_query, unseen):
-                by_row[match.chunk.row_id] = (match, 0.0)
-        return [
-            (match, hybrid_score(score, semantic_score(similarity.get(row_id, 0.0))))
-            for row_id, (match, score) in by_row.items()
-        ]
-
     def start_embedding(self) -> None:
         """Embed chunks that have no vector, in the background: a 5 MB document takes minutes on a CPU and
         must not hold its write request, and FTS finds its chunks meanwhile. Called after every write and
@@ -440,25 +302,6 @@ class KnowledgeService:
             async with self._db.write() as session:
                 await repo.set_embeddings(session, blobs)
             embedded += len(pending)
-
-    @staticmethod
-    def _score(match: repo.ChunkMatch, terms: list[str], dialect: str) -> float:
-        text = f"{match.document.title} {match.chunk.heading_path} {match.chunk.content}"
-        return normalized_score(match.relevance, dialect, term_coverage(terms, text))
-
-    @staticmethod
-    def _hit(match: repo.ChunkMatch, score: float) -> SearchHit:
-        return SearchHit(
-            document_id=match.document.document_id,
-            chunk_id=match.chunk.chunk_id,
-            content=match.chunk.content,
-            heading_path=match.chunk.heading_path,
-            title=match.document.title,
-            document_type=match.document.document_type,
-            category=match.document.category,
-            tags=list(match.document.tags or []),
-            similarity_score=score,
-        )
 
     async def source_document(self, source_key: str) -> KnowledgeDocument | None:
         """A document by its source key, for a caller that has already checked who may read it."""

@@ -1,4 +1,4 @@
-"""Documents from files: the packaged starter runbooks and Markdown folders given to `faultmaven kb ingest`.
+"""Documents from files: the packaged starter runbooks and Markdown files given to `faultmaven kb ingest`.
 
 A file may open with a small front matter block (`---`, `key: value` lines, `---`) giving its title,
 document_type, category, tags, source_url and description; otherwise the first `# heading` is the title.
@@ -10,18 +10,11 @@ import hashlib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from faultmaven.services.errors import ServiceError
+from faultmaven.services.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.chunking import CHUNKING_VERSION
-from faultmaven.services.knowledge.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.models import DocumentInput, DocumentScope, DocumentType
 from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES, SourceDocument
-
-if TYPE_CHECKING:
-    from faultmaven.container import Container
 
 TEXT_SUFFIXES = frozenset({".md", ".markdown", ".txt"})
 STARTER_PREFIX = "starter:"
@@ -129,44 +122,3 @@ def path_document(file: Path, *, document_type: DocumentType | None, owner_id: s
         scope=DocumentScope.PERSONAL if owner_id else DocumentScope.GLOBAL,
         owner_id=owner_id,
     )
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, ServiceError):
-        return error.detail
-    if isinstance(error, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
-    return str(error)
-
-
-async def ingest_path(
-    container: Container, path: Path, document_type: str | None, username: str | None
-) -> tuple[list[str], bool]:
-    """`faultmaven kb ingest`: one output line per file and a summary; True when some file failed."""
-    try:
-        kind = DocumentType(document_type) if document_type else None
-        owner_id = (await container.auth_service.get_user(username)).user_id if username else None
-    except (ValueError, ServiceError) as error:
-        return [f"error: {_reason(error)}"], True
-    failures: list[str] = []
-    files_by_key: dict[str, Path] = {}
-    documents: list[SourceDocument] = []
-    for file in text_files(path):
-        try:
-            document = path_document(file, document_type=kind, owner_id=owner_id)
-        except (ServiceError, ValidationError, ValueError, OSError) as error:
-            failures.append(f"failed {file}: {_reason(error)}")
-            continue
-        files_by_key[document.source_key] = file
-        documents.append(document)
-    report = await container.knowledge_service.upsert_sources(documents, revive_deleted=True)
-    lines = [
-        f"{outcome} {files_by_key[key]}"
-        for outcome in ("created", "updated", "unchanged")
-        for key in getattr(report, outcome)
-    ]
-    summary = (
-        f"{len(report.created)} created, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
-        f"{len(failures)} failed"
-    )
-    return [*lines, *failures, summary], bool(failures)

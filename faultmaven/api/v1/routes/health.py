@@ -28,13 +28,13 @@ async def health() -> dict[str, str]:
 
 @router.get("/health/ready", **documented(Readiness, responses=NOT_READY))
 async def ready(container: ContainerDep) -> JSONResponse:
-    report = await container.readiness()
+    report = await container.health_service.readiness()
     return JSONResponse(report, status_code=200 if report["status"] == "ready" else 503)
 
 
 @router.get("/health/detailed", **documented(DetailedHealth))
 async def detailed(container: ContainerDep) -> dict[str, Any]:
-    return await container.detailed_health()
+    return await container.health_service.detailed_health()
 
 
 @router.get("/metrics", response_class=PlainTextResponse, responses=PROMETHEUS_TEXT)

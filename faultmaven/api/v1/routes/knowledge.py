@@ -13,7 +13,7 @@ from starlette.datastructures import UploadFile
 from faultmaven.api.dependencies import ContainerDep, PageDep, PrincipalDep
 from faultmaven.api.pagination import set_page_headers
 from faultmaven.api.v1.responses import DOCUMENT_BODY, DocumentsPage, SearchOut, documented
-from faultmaven.services.knowledge.errors import PayloadTooLargeError, UnsupportedMediaError
+from faultmaven.services.errors import PayloadTooLargeError, UnsupportedMediaError
 from faultmaven.services.knowledge.models import (
     DocumentInput,
     DocumentType,
@@ -23,7 +23,8 @@ from faultmaven.services.knowledge.models import (
     SearchHit,
     normalize_tags,
 )
-from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES, MAX_SEARCH_LIMIT
+from faultmaven.services.knowledge.search import MAX_SEARCH_LIMIT
+from faultmaven.services.knowledge.service import MAX_DOCUMENT_BYTES
 from faultmaven.services.knowledge.sources import decode_text, first_heading
 
 router = APIRouter(prefix="/api/v1/knowledge", tags=["knowledge"])

@@ -21,8 +21,8 @@ from faultmaven.api.v1.responses import (
     documented,
 )
 from faultmaven.api.v1.schemas import QueryBody
-from faultmaven.infrastructure.persistence.tables import QueryEventRow
 from faultmaven.models.agent import AgentResponse
+from faultmaven.models.query_event import QueryEvent
 from faultmaven.services.query_service import Accepted
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/queries", tags=["queries"])
@@ -52,10 +52,10 @@ def _accepted(request: Request, accepted: Accepted) -> JSONResponse:
     )
 
 
-def _sse(events: AsyncIterator[QueryEventRow]) -> StreamingResponse:
+def _sse(events: AsyncIterator[QueryEvent]) -> StreamingResponse:
     async def body() -> AsyncIterator[bytes]:
-        async for row in events:
-            yield f"id: {row.seq}\nevent: {row.event}\ndata: {json.dumps(row.data)}\n\n".encode()
+        async for item in events:
+            yield f"id: {item.seq}\nevent: {item.event}\ndata: {json.dumps(item.data)}\n\n".encode()
 
     return StreamingResponse(
         body(),

@@ -1,0 +1,1 @@
+"""The knowledge base: documents, their chunks and embeddings, search, and documents read from files."""
