@@ -33,7 +33,7 @@ from faultmaven.models.jobs import JobQueue
 from faultmaven.services.account_service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.health_service import HealthService
 from faultmaven.services.knowledge.embeddings import MiniLMEmbedder

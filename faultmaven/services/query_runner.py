@@ -28,7 +28,7 @@ from faultmaven.models.case import CaseMessage, MessageType, utcnow
 from faultmaven.models.interfaces import ITracer
 from faultmaven.models.turn import Turn
 from faultmaven.services.agent_service import SOURCE_TAG, AgentService
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.query_events import QueryEventWriter
 from faultmaven.services.turn_masking import merge_masks
 

@@ -18,7 +18,7 @@ from faultmaven.models.query_event import QueryEvent
 from faultmaven.models.sharing import CaseRole
 from faultmaven.models.turn import Caller, Turn
 from faultmaven.models.user import Principal
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, ServiceUnavailableError
 from faultmaven.services.query_events import QueryEventWriter, follow_events
 from faultmaven.services.query_runner import Outcome, QueryRunner

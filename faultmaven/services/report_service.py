@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from faultmaven.infrastructure.background import DEFAULT_GRACE_SECONDS, BackgroundTasks
 from faultmaven.models.case import Case, CaseMessage, CaseStatus, MessageType, utcnow
 from faultmaven.models.interfaces import ILLMProvider, ISanitizer, LLMCall, LLMProviderError
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import ConflictError
 from faultmaven.services.knowledge.models import DocumentInput, DocumentScope, DocumentType
 from faultmaven.services.knowledge.service import KnowledgeService, SourceDocument

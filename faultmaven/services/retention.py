@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.sharing_service import AuditLog
 
 

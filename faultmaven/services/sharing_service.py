@@ -15,7 +15,7 @@ from faultmaven.infrastructure.persistence.tables import CaseRow, UserRow
 from faultmaven.infrastructure.persistence.team_tables import TeamRow
 from faultmaven.models.case import new_id, utcnow
 from faultmaven.models.sharing import AuditEvent, CaseRole, Participant, PrincipalType
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, UnprocessableError
 
 

@@ -8,7 +8,7 @@ import structlog
 from pydantic import BaseModel, Field
 
 from faultmaven.models.interfaces import ILLMProvider, ISanitizer, LLMCall, LLMProviderError
-from faultmaven.services.case_service import CaseService, fallback_title
+from faultmaven.services.cases.service import CaseService, fallback_title
 from faultmaven.services.errors import UnprocessableError
 
 _logger = structlog.get_logger(__name__)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from faultmaven.config.settings import Settings
 from faultmaven.container import Container
-from faultmaven.services.case_service import CaseCreate
+from faultmaven.services.cases.service import CaseCreate
 from faultmaven.services.evidence import StagedUpload
 
 

@@ -141,7 +141,7 @@ async def _owner(container: Container) -> str:
 
 
 def _case_input():
-    from faultmaven.services.case_service import CaseCreate
+    from faultmaven.services.cases.service import CaseCreate
 
     return CaseCreate(title="rotation")
 

@@ -26,7 +26,7 @@ from faultmaven.infrastructure.persistence.evidence_tables import EvidenceChunkR
 from faultmaven.models.case import CaseMessage, MessageType, new_id, utcnow
 from faultmaven.models.interfaces import ISanitizer
 from faultmaven.models.sharing import CaseRole
-from faultmaven.services.case_service import CaseService
+from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import (
     NotFoundError,
     PayloadTooLargeError,

@@ -13,7 +13,7 @@ from faultmaven.api.dependencies import ContainerDep, PrincipalDep
 from faultmaven.api.v1.responses import RETIRED, documented
 from faultmaven.api.v1.schemas import QueryBody
 from faultmaven.models.agent import AgentResponse
-from faultmaven.services.case_service import CaseCreate
+from faultmaven.services.cases.service import CaseCreate
 from faultmaven.services.errors import GoneError
 
 router = APIRouter(prefix="/api/v1/agent", tags=["deprecated"], deprecated=True)

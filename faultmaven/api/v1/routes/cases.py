@@ -20,7 +20,7 @@ from faultmaven.api.v1.responses import (
 from faultmaven.api.v1.schemas import CaseCreateBody, CaseUpdateBody, TitleBody
 from faultmaven.models.agent import SCHEMA_VERSION
 from faultmaven.models.case import Case, CasePriority, CaseStatus
-from faultmaven.services.case_service import CaseCreate, CaseUpdate
+from faultmaven.services.cases.service import CaseCreate, CaseUpdate
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 

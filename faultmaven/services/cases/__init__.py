@@ -1,0 +1,1 @@
+"""Cases: their lifecycle and messages, titles, reports and retention."""
