@@ -34,6 +34,7 @@ from faultmaven.services.account_service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.cases.service import CaseService
+from faultmaven.services.cases.titles import TitleService
 from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.health_service import HealthService
 from faultmaven.services.knowledge.embeddings import MiniLMEmbedder
@@ -46,7 +47,6 @@ from faultmaven.services.retention import RetentionService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.sharing_service import AuditLog, SharingService
 from faultmaven.services.team_service import TeamService
-from faultmaven.services.title_service import TitleService
 from faultmaven.tools.evidence_tools import evidence_tools
 from faultmaven.tools.knowledge_search import KnowledgeSearchTool
 
