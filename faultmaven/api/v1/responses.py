@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from faultmaven.models.agent import AgentResponse
 from faultmaven.models.case import Case
 from faultmaven.models.team import Team, TeamMember, TeamRole
+from faultmaven.services.cases.reports import CaseReport
 from faultmaven.services.evidence.models import EvidenceItem
 from faultmaven.services.knowledge.models import DocumentType, KnowledgeDocument
-from faultmaven.services.report_service import CaseReport
 
 
 class Open(BaseModel):
