@@ -34,6 +34,7 @@ from faultmaven.services.account_service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.cases.reports import ReportService
+from faultmaven.services.cases.retention import RetentionService
 from faultmaven.services.cases.service import CaseService
 from faultmaven.services.cases.titles import TitleService
 from faultmaven.services.evidence import EvidenceService
@@ -43,7 +44,6 @@ from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.passwords import Passwords
 from faultmaven.services.query_runner import QueryRunner, RunnerSettings
 from faultmaven.services.query_service import QueryPolicy, QueryService
-from faultmaven.services.retention import RetentionService
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.sharing_service import AuditLog, SharingService
 from faultmaven.services.team_service import TeamService

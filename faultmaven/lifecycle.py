@@ -26,12 +26,12 @@ from faultmaven.infrastructure.security.encryption import FieldCipher
 from faultmaven.infrastructure.security.sanitizer import redact
 from faultmaven.models.jobs import JobQueue
 from faultmaven.services.cases.reports import ReportService
+from faultmaven.services.cases.retention import RetentionService
 from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.knowledge.embeddings import require_available
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
 from faultmaven.services.query_service import QueryService
-from faultmaven.services.retention import RetentionService
 
 _logger = structlog.get_logger(__name__)
 
