@@ -31,7 +31,7 @@ from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.knowledge.embeddings import require_available
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.knowledge.sources import starter_documents
-from faultmaven.services.query_service import QueryService
+from faultmaven.services.queries.service import QueryService
 
 _logger = structlog.get_logger(__name__)
 

@@ -23,7 +23,7 @@ from faultmaven.api.v1.responses import (
 from faultmaven.api.v1.schemas import QueryBody
 from faultmaven.models.agent import AgentResponse
 from faultmaven.models.query_event import QueryEvent
-from faultmaven.services.query_service import Accepted
+from faultmaven.services.queries.service import Accepted
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}/queries", tags=["queries"])
 POLL_AFTER_SECONDS = "1"
