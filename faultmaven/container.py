@@ -42,8 +42,8 @@ from faultmaven.services.health_service import HealthService
 from faultmaven.services.knowledge.embeddings import MiniLMEmbedder
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.passwords import Passwords
+from faultmaven.services.queries.runner import QueryRunner, RunnerSettings
 from faultmaven.services.queries.service import QueryPolicy, QueryService
-from faultmaven.services.query_runner import QueryRunner, RunnerSettings
 from faultmaven.services.session_service import SessionService
 from faultmaven.services.sharing_service import AuditLog, SharingService
 from faultmaven.services.team_service import TeamService
