@@ -45,7 +45,7 @@ _PLACEHOLDER_TAIL = re.compile(r"<[A-Z0-9_]{0,40}$")
 
 
 class EventSink(Protocol):
-    """Where a streamed query's progress goes (`services.query_events.QueryEventWriter`)."""
+    """Where a streamed query's progress goes (`services.queries.events.QueryEventWriter`)."""
 
     async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 

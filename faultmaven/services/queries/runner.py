@@ -29,7 +29,7 @@ from faultmaven.models.interfaces import ITracer
 from faultmaven.models.turn import Turn
 from faultmaven.services.agent_service import SOURCE_TAG, AgentService
 from faultmaven.services.cases.service import CaseService
-from faultmaven.services.query_events import QueryEventWriter
+from faultmaven.services.queries.events import QueryEventWriter
 from faultmaven.services.turn_masking import merge_masks
 
 _logger = structlog.get_logger(__name__)

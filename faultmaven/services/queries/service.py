@@ -20,8 +20,8 @@ from faultmaven.models.turn import Caller, Turn
 from faultmaven.models.user import Principal
 from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, ServiceUnavailableError
+from faultmaven.services.queries.events import QueryEventWriter, follow_events
 from faultmaven.services.queries.runner import Outcome, QueryRunner
-from faultmaven.services.query_events import QueryEventWriter, follow_events
 
 RUNNING = ("pending", "processing")
 
