@@ -30,7 +30,7 @@ from faultmaven.models.turn import Turn
 from faultmaven.services.agent_service import SOURCE_TAG, AgentService
 from faultmaven.services.cases.service import CaseService
 from faultmaven.services.queries.events import QueryEventWriter
-from faultmaven.services.turn_masking import merge_masks
+from faultmaven.services.queries.masking import merge_masks
 
 _logger = structlog.get_logger(__name__)
 
