@@ -30,7 +30,7 @@ from faultmaven.infrastructure.security.sanitizer import Sanitizer
 from faultmaven.lifecycle import Lifecycle
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
-from faultmaven.services.account_service import AccountService
+from faultmaven.services.accounts.service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.auth_service import AuthService
 from faultmaven.services.cases.reports import ReportService
