@@ -30,9 +30,9 @@ from faultmaven.infrastructure.security.sanitizer import Sanitizer
 from faultmaven.lifecycle import Lifecycle
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
+from faultmaven.services.accounts.auth import AuthService
 from faultmaven.services.accounts.service import AccountService
 from faultmaven.services.agent_service import AgentService
-from faultmaven.services.auth_service import AuthService
 from faultmaven.services.cases.reports import ReportService
 from faultmaven.services.cases.retention import RetentionService
 from faultmaven.services.cases.service import CaseService

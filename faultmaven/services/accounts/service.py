@@ -19,7 +19,7 @@ from faultmaven.infrastructure.persistence.database import Database
 from faultmaven.infrastructure.persistence.tables import UserRow
 from faultmaven.models.case import utcnow
 from faultmaven.models.user import User
-from faultmaven.services.auth_service import AuthService
+from faultmaven.services.accounts.auth import AuthService
 from faultmaven.services.errors import (
     ConflictError,
     ForbiddenError,
