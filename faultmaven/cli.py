@@ -198,8 +198,8 @@ def _run_users(action):  # type: ignore[no-untyped-def]
 
 
 def _prompt_password() -> str:
+    from faultmaven.services.accounts.passwords import check_password_policy
     from faultmaven.services.errors import ServiceError
-    from faultmaven.services.passwords import check_password_policy
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

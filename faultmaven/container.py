@@ -31,6 +31,7 @@ from faultmaven.lifecycle import Lifecycle
 from faultmaven.models.interfaces import BaseTool
 from faultmaven.models.jobs import JobQueue
 from faultmaven.services.accounts.auth import AuthService
+from faultmaven.services.accounts.passwords import Passwords
 from faultmaven.services.accounts.service import AccountService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.cases.reports import ReportService
@@ -41,7 +42,6 @@ from faultmaven.services.evidence import EvidenceService
 from faultmaven.services.health_service import HealthService
 from faultmaven.services.knowledge.embeddings import MiniLMEmbedder
 from faultmaven.services.knowledge.service import KnowledgeService
-from faultmaven.services.passwords import Passwords
 from faultmaven.services.queries.runner import QueryRunner, RunnerSettings
 from faultmaven.services.queries.service import QueryPolicy, QueryService
 from faultmaven.services.session_service import SessionService

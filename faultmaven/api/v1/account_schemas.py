@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from faultmaven.api.v1.schemas import Body
 from faultmaven.models.team import TeamRole
-from faultmaven.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from faultmaven.services.accounts.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 
 USERNAME_PATTERN = r"^[A-Za-z0-9._@-]+$"
 

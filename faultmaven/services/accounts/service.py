@@ -20,6 +20,7 @@ from faultmaven.infrastructure.persistence.tables import UserRow
 from faultmaven.models.case import utcnow
 from faultmaven.models.user import User
 from faultmaven.services.accounts.auth import AuthService
+from faultmaven.services.accounts.passwords import Passwords
 from faultmaven.services.errors import (
     ConflictError,
     ForbiddenError,
@@ -27,7 +28,6 @@ from faultmaven.services.errors import (
     TooManyRequestsError,
     UnauthorizedError,
 )
-from faultmaven.services.passwords import Passwords
 
 
 def _locked_out(until: datetime, now: datetime) -> TooManyRequestsError:
