@@ -34,6 +34,7 @@ from faultmaven.services.accounts.auth import AuthService
 from faultmaven.services.accounts.passwords import Passwords
 from faultmaven.services.accounts.service import AccountService
 from faultmaven.services.accounts.sessions import SessionService
+from faultmaven.services.accounts.sharing import AuditLog, SharingService
 from faultmaven.services.accounts.teams import TeamService
 from faultmaven.services.agent_service import AgentService
 from faultmaven.services.cases.reports import ReportService
@@ -46,7 +47,6 @@ from faultmaven.services.knowledge.embeddings import MiniLMEmbedder
 from faultmaven.services.knowledge.service import KnowledgeService
 from faultmaven.services.queries.runner import QueryRunner, RunnerSettings
 from faultmaven.services.queries.service import QueryPolicy, QueryService
-from faultmaven.services.sharing_service import AuditLog, SharingService
 from faultmaven.tools.evidence_tools import evidence_tools
 from faultmaven.tools.knowledge_search import KnowledgeSearchTool
 

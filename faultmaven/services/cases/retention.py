@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
+from faultmaven.services.accounts.sharing import AuditLog
 from faultmaven.services.cases.service import CaseService
-from faultmaven.services.sharing_service import AuditLog
 
 
 class RetentionService:

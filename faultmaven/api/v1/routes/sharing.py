@@ -13,7 +13,7 @@ from faultmaven.api.v1.routes.cases import case_json
 from faultmaven.api.v1.schemas import Body
 from faultmaven.models.case import Case
 from faultmaven.models.sharing import AuditEvent, CaseRole, Participant
-from faultmaven.services.sharing_service import ShareTarget
+from faultmaven.services.accounts.sharing import ShareTarget
 
 router = APIRouter(prefix="/api/v1/cases/{case_id}", tags=["sharing"])
 
