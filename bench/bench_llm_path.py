@@ -39,7 +39,7 @@ from pydantic_ai.tools import ToolDefinition
 
 from faultmaven.infrastructure.llm.router import LLMRouter
 from faultmaven.models.interfaces import LLMCall, StreamEvent, ToolContext, ToolResult
-from faultmaven.services.agent_output import AGENT_INSTRUCTIONS, AgentAnswer
+from faultmaven.services.agent.output import AGENT_INSTRUCTIONS, AgentAnswer
 from faultmaven.tools.knowledge_search import KnowledgeSearchArgs
 
 PROMPT = "Checkout p99 latency jumped from 200 ms to 4 s after the 14:02 deploy; where do I start?"

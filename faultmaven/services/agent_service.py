@@ -36,7 +36,7 @@ from faultmaven.models.interfaces import (
     ToolResult,
 )
 from faultmaven.models.turn import Turn
-from faultmaven.services.agent_output import AGENT_INSTRUCTIONS, AgentAnswer, answer_from_text, clean_answer
+from faultmaven.services.agent.output import AGENT_INSTRUCTIONS, AgentAnswer, answer_from_text, clean_answer
 from faultmaven.services.offline_answer import OfflineFacts, build_offline_content, offline_sources
 
 DEFAULT_CONTEXT_MESSAGES = 10

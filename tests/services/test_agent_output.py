@@ -1,7 +1,7 @@
 """The model's answer is cleaned: no reasoning, no raw JSON in `content`."""
 
 from faultmaven.models import ResponseType
-from faultmaven.services.agent_output import AgentAnswer, answer_from_text, clean_answer
+from faultmaven.services.agent.output import AgentAnswer, answer_from_text, clean_answer
 
 
 def test_reasoning_is_stripped() -> None:

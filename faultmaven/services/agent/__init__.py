@@ -1,0 +1,1 @@
+"""The agent's helpers: its output schema and instructions, the offline answer."""
