@@ -36,8 +36,8 @@ from faultmaven.models.interfaces import (
     ToolResult,
 )
 from faultmaven.models.turn import Turn
+from faultmaven.services.agent.offline import OfflineFacts, build_offline_content, offline_sources
 from faultmaven.services.agent.output import AGENT_INSTRUCTIONS, AgentAnswer, answer_from_text, clean_answer
-from faultmaven.services.offline_answer import OfflineFacts, build_offline_content, offline_sources
 
 DEFAULT_CONTEXT_MESSAGES = 10
 SOURCE_TAG = "case_agent_integration"

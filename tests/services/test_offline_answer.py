@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from faultmaven.models.case import Case
 from faultmaven.models.interfaces import ToolResult, ToolSource
-from faultmaven.services.offline_answer import (
+from faultmaven.services.agent.offline import (
     OfflineFacts,
     build_offline_content,
     close_fences,
