@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -53,15 +53,20 @@ class ToolResult:
     sources: list[ToolSource] = field(default_factory=list)
 
 
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+
 @runtime_checkable
-class BaseTool(Protocol):
-    """A capability the agent (LLM or not) may call. `args_model` gives the JSON schema the LLM sees."""
+class BaseTool(Protocol[ArgsT]):
+    """A capability the agent (LLM or not) may call. `args_model` is the single validation of a call's
+    arguments (the tool loop validates with it; the offline answer builds it) and the JSON schema the LLM
+    sees, so `execute` receives its arguments already typed."""
 
     name: str
     description: str
-    args_model: type[BaseModel]
+    args_model: type[ArgsT]
 
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult: ...
+    async def execute(self, context: ToolContext, args: ArgsT) -> ToolResult: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +90,7 @@ class LLMCall:
     instructions: str
     prompt: str
     output_type: type[BaseModel]
-    tools: Sequence[BaseTool] = ()
+    tools: Sequence[BaseTool[Any]] = ()
     tool_context: ToolContext = field(default_factory=lambda: ToolContext(None, None))
     time_budget_seconds: float = 60.0
     on_stream: StreamHandler | None = None
