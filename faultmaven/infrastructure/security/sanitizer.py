@@ -95,12 +95,6 @@ def _vocabulary_parts(literal: str) -> tuple[str, ...]:
     return tuple(_digits_as_zero(literal).split())
 
 
-@functools.lru_cache(maxsize=64)
-def _shape_patterns(literal: str) -> tuple[re.Pattern[str], ...]:
-    """A literal of the text's shape (see `_SHAPE`) as patterns over the vocabulary: `A` is any capital."""
-    return tuple(re.compile(re.escape(part).replace("A", "[A-Z]")) for part in literal.split())
-
-
 class _Text:
     """The text under scan and, when it lines up character for character, its lowercase form.
 
@@ -110,7 +104,7 @@ class _Text:
     one pass builds it, and each absent literal then costs a scan of the vocabulary only.
     """
 
-    __slots__ = ("_folded_words", "_seen", "_words", "folded", "original")
+    __slots__ = ("_folded_words", "_seen", "_shaped_words", "_words", "folded", "original")
 
     def __init__(self, original: str) -> None:
         lowered = original.lower()
@@ -119,6 +113,7 @@ class _Text:
         self._seen: dict[tuple[str, bool], bool] | None = {} if len(original) > _REMEMBER_FROM else None
         self._words: str | None = None
         self._folded_words: str | None = None
+        self._shaped_words: str | None = None
 
     def may_contain(self, literal: str, *, caseless: bool = False) -> bool:
         """Whether `literal` occurs; in a large text answers are remembered, as several finders ask for
@@ -139,8 +134,9 @@ class _Text:
         (always, for a short text: it has no vocabulary)."""
         if self._seen is None:
             return True
-        words = self._vocabulary(False)
-        return all(pattern.search(words) for pattern in _shape_patterns(literal))
+        if self._shaped_words is None:
+            self._shaped_words = self._vocabulary(False).translate(_SHAPE)
+        return all(part in self._shaped_words for part in literal.split())
 
     def vocabulary_has(self, pattern: re.Pattern[str]) -> bool:
         """Whether `pattern` matches in the vocabulary (always, for a short text: it has none)."""
@@ -1132,7 +1128,7 @@ def _ipv6_at(original: str, trigger: re.Match[str]) -> Span | None:
 def _ipv6_addresses(text: _Text) -> list[Span]:
     """Triggered only by '::' or seven colons, so timestamps and MAC addresses cost almost nothing."""
     original = text.original
-    if ":" not in original:
+    if ":" not in original or not text.vocabulary_has(_IPV6_TRIGGER):
         return []
     spans = []
     pos = 0
