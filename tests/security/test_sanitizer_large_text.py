@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given
 
-from faultmaven.infrastructure.security.sanitizer import find_spans
+from faultmaven.infrastructure.security.sanitizer import Sanitizer, find_spans
 from tests.security.test_sanitizer import DETECTION_TABLE, PROPERTY_SETTINGS
 from tests.security.test_sanitizer_families import ENGINEER_LINES, FAMILIES
 
@@ -55,3 +55,24 @@ def test_each_family_is_masked_alike_in_a_large_text(family: str) -> None:
         _assert_same_spans_in_a_large_text(text)
 
     check()
+
+
+def test_a_map_reloaded_per_batch_keeps_its_placeholders() -> None:
+    sanitizer = Sanitizer()
+    stored: dict[str, str] = {}
+    for text in ("from 10.0.0.1 and 10.0.0.2", "from 10.0.0.2 and 10.0.0.3"):
+        batch_map = dict(stored)  # as the upload path loads the case's table for every batch
+        masked = sanitizer.sanitize(text, batch_map)
+        stored = batch_map
+    assert masked == "from <IP_ADDRESS_2> and <IP_ADDRESS_3>"
+    assert stored == {"<IP_ADDRESS_1>": "10.0.0.1", "<IP_ADDRESS_2>": "10.0.0.2", "<IP_ADDRESS_3>": "10.0.0.3"}
+
+
+def test_equal_maps_of_two_cases_stay_apart() -> None:
+    sanitizer = Sanitizer()
+    first: dict[str, str] = {}
+    second: dict[str, str] = {}
+    assert sanitizer.sanitize("peer 10.0.0.1", first) == "peer <IP_ADDRESS_1>"
+    assert sanitizer.sanitize("peer 10.9.9.9", second) == "peer <IP_ADDRESS_1>"
+    assert sanitizer.sanitize("peer 10.0.0.1", dict(first)) == "peer <IP_ADDRESS_1>"
+    assert first == {"<IP_ADDRESS_1>": "10.0.0.1"} and second == {"<IP_ADDRESS_1>": "10.9.9.9"}
