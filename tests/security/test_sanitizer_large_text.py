@@ -65,7 +65,7 @@ def test_a_map_reloaded_per_batch_keeps_its_placeholders() -> None:
         masked = sanitizer.sanitize(text, batch_map)
         stored = batch_map
     assert masked == "from <IP_ADDRESS_2> and <IP_ADDRESS_3>"
-    assert stored == {"<IP_ADDRESS_1>": "10.0.0.1", "<IP_ADDRESS_2>": "10.0.0.2", "<IP_ADDRESS_3>": "10.0.0.3"}
+    assert stored == {f"<IP_ADDRESS_{number}>": f"10.0.0.{number}" for number in (1, 2, 3)}
 
 
 def test_equal_maps_of_two_cases_stay_apart() -> None:
