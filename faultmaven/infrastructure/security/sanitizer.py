@@ -129,6 +129,11 @@ class _Text:
             self._seen[(literal, caseless)] = seen
         return seen
 
+    @property
+    def is_large(self) -> bool:
+        """Large enough to remember literal checks and build a vocabulary."""
+        return self._seen is not None
+
     def may_have_shape(self, literal: str) -> bool:
         """Whether the text's shape (digits as `0`, capitals as `A`, see `_SHAPE`) may hold `literal`
         (always, for a short text: it has no vocabulary)."""
@@ -1266,7 +1271,9 @@ _MAX_CARD_DIGITS = 19
 
 def _digit_id_candidates(text: _Text) -> list[int]:
     """Sorted positions of the first digit of every candidate, a digit run's start for run-shaped ones."""
-    anchors = [(literal, offset) for literal, offset in _SHAPE_ANCHORS if text.may_have_shape(literal)]
+    anchors = _SHAPE_ANCHORS
+    if text.is_large:
+        anchors = tuple(anchor for anchor in _SHAPE_ANCHORS if text.may_have_shape(anchor[0]))
     if not anchors:
         return []
     original = text.original
