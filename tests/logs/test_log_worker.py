@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 
 import pytest
 
@@ -75,3 +76,12 @@ def test_only_large_uploads_get_a_child_process() -> None:
     finally:
         small.close()
         large.close()
+
+
+def test_a_child_that_cannot_start_leaves_the_digest_to_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_processes(*args: object, **kwargs: object) -> None:
+        raise BlockingIOError("Resource temporarily unavailable")
+
+    monkeypatch.setattr(subprocess, "Popen", no_processes)
+    digester = start_digester("big.log", PROCESS_FROM_BYTES, 500)
+    assert isinstance(digester, ThreadDigester)

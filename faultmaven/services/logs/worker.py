@@ -21,6 +21,8 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Protocol
 
+import structlog
+
 from faultmaven.services.logs.digest import DigestBuilder, LogDigest
 from faultmaven.services.logs.header import detect_header
 
@@ -28,6 +30,7 @@ PROCESS_FROM_BYTES = 8 * 1024 * 1024
 """Uploads from this size get a child process; below it, starting one costs more than it saves."""
 _BATCH, _END = b"B", b"E"
 _STOP_SECONDS = 5.0
+_logger = structlog.get_logger(__name__)
 
 
 class Digester(Protocol):
@@ -43,9 +46,13 @@ class Digester(Protocol):
 
 def start_digester(source: str, size: int, header_lines: int) -> Digester:
     """A digester for an upload of `size` bytes; the header is inferred from the first `header_lines`
-    lines of the first batch."""
+    lines of the first batch. If no child process can be started (process or file limits), the digest
+    is built in a thread: slower, the same result."""
     if size >= PROCESS_FROM_BYTES:
-        return ProcessDigester(source, header_lines)
+        try:
+            return ProcessDigester(source, header_lines)
+        except OSError as error:
+            _logger.warning("log digest child process not started; digesting in a thread", error=str(error))
     return ThreadDigester(source, header_lines)
 
 
