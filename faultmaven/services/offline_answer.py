@@ -143,15 +143,21 @@ def _findings_section(facts: OfflineFacts) -> list[str]:
 
 
 def findings_excerpt(facts: OfflineFacts, max_chars: int) -> str:
-    """The case's own evidence findings, then the runbooks sharing the case's words, clipped to `max_chars`:
-    what the compact profile puts in the model's prompt in place of tool calls."""
+    """The case's own evidence findings (two thirds of `max_chars` when runbooks match), then the two
+    runbooks sharing most of the case's words: what the compact profile puts in the model's prompt in place
+    of tool calls."""
     evidence = [result.text.strip() for result in facts.tool_results if _is_evidence(result)]
     related = [
         f"Runbook {source.metadata.get('title', 'Knowledge base')}:\n{source.content.strip()}"
         for shared, source in _knowledge_hits(facts, _case_words(facts))
         if shared
     ]
-    text = "\n\n".join([*evidence, *related[:2]])
+    evidence_text = _clipped("\n\n".join(evidence), max_chars * 2 // 3 if related else max_chars)
+    related_text = _clipped("\n\n".join(related[:2]), max_chars - len(evidence_text))
+    return "\n\n".join(part for part in (evidence_text, related_text) if part)
+
+
+def _clipped(text: str, max_chars: int) -> str:
     return close_fences(text[:max_chars]) if len(text) > max_chars else text
 
 
