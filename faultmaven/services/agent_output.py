@@ -139,6 +139,10 @@ ECHO_SHINGLE_WORDS = 5
 ECHO_SHARE = 0.6
 """An answer with this share of its word runs found in one input mostly repeats that input."""
 
+RECITAL_SHARE = 0.9
+"""The compact profile's prompt carries the server's findings, which a good answer quotes: an answer is only
+flagged for repeating the prompt with them when it is nearly all a copy."""
+
 _ECHO_WORD = re.compile(r"[a-z0-9]+")
 
 
@@ -166,12 +170,17 @@ class EchoSources:
         return cls(word_runs(instructions), word_runs("\n".join(tool_texts)))
 
 
-def quality_flags(answer: str, prompt: str, sources: EchoSources, *, truncated: bool) -> list[str]:
+def quality_flags(
+    answer: str, prompt: str, sources: EchoSources, *, truncated: bool, retrieved: str = ""
+) -> list[str]:
     """The reasons not to trust an answer the model did give: `truncated` (cut off at the output cap),
-    `echoes_prompt`, `echoes_instructions`, `echoes_tool_descriptions` (mostly a repeat of that input)."""
+    `echoes_prompt`, `echoes_instructions`, `echoes_tool_descriptions` (mostly a repeat of that input).
+    `prompt` is the conversation and question; `retrieved`, the findings the server added to it."""
     flags = ["truncated"] if truncated else []
+    recited = bool(retrieved) and echo_share(answer, word_runs(f"{prompt}\n{retrieved}")) >= RECITAL_SHARE
+    if recited or echo_share(answer, word_runs(prompt)) >= ECHO_SHARE:
+        flags.append("echoes_prompt")
     checks = (
-        ("echoes_prompt", word_runs(prompt)),
         ("echoes_instructions", sources.instructions),
         ("echoes_tool_descriptions", sources.tool_descriptions),
     )

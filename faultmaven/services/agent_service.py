@@ -299,18 +299,23 @@ class AgentService:
         top findings in its prompt and answers in plain text, with no tool to call."""
         results = await self._search_tools(ask.query, ask.tool_context)
         facts = OfflineFacts(query=ask.query, case=ask.case, tool_results=results)
-        findings = findings_excerpt(facts, COMPACT_EXCERPT_CHARS)
+        question = ask.masking.mask(ask.prompt)
+        findings = ask.masking.mask(findings_excerpt(facts, COMPACT_EXCERPT_CHARS))
         call = LLMCall(
             instructions=COMPACT_INSTRUCTIONS,
-            prompt=ask.masking.mask(_with_findings(ask.prompt, findings)),
+            prompt=_with_findings(question, findings),
             output_type=str,
             tool_context=ask.tool_context,
             time_budget_seconds=self._time_budget,
             on_stream=on_stream,
         )
-        return await self._generate(ask, call, offline_sources(facts))
+        return await self._generate(ask, call, offline_sources(facts), (question, findings))
 
-    async def _generate(self, ask: _Ask, call: LLMCall, retrieved: list[Source]) -> AgentResponse:
+    async def _generate(
+        self, ask: _Ask, call: LLMCall, retrieved: list[Source], asked: tuple[str, str] | None = None
+    ) -> AgentResponse:
+        """Ask the model; `asked` is the prompt as (conversation and question, server findings), when the
+        server added findings to it."""
         with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
             result = await self._llm.generate(call)
             span.set_attributes(
@@ -322,10 +327,10 @@ class AgentService:
                     "llm.tool_calls": len(result.tool_calls),
                 }
             )
-        return self._response_from_llm(ask, call, result, retrieved)
+        return self._response_from_llm(ask, call, result, retrieved, asked or (call.prompt, ""))
 
     def _response_from_llm(
-        self, ask: _Ask, call: LLMCall, result: LLMResult, retrieved: list[Source]
+        self, ask: _Ask, call: LLMCall, result: LLMResult, retrieved: list[Source], asked: tuple[str, str]
     ) -> AgentResponse:
         compact = call.output_type is str
         if isinstance(result.output, AgentAnswer):
@@ -337,9 +342,10 @@ class AgentService:
             raise InvalidModelOutputError("the model returned an empty answer", {result.provider: why})
         flags = quality_flags(
             answer.content,
-            call.prompt,
+            asked[0],
             self._echo_sources["compact" if compact else "default"],
             truncated=result.truncated,
+            retrieved=asked[1],
         )
         if flags:
             self.logger.warning("answer flagged", flags=flags, provider=result.provider, model=result.model)

@@ -20,7 +20,7 @@ def last_prompt(request: RecordedRequest) -> str:
 def asked(request: RecordedRequest) -> tuple[Scenario, int]:
     """The scenario and question this request is about (its prompt ends with the question)."""
     prompt = last_prompt(request)
-    current = prompt.rsplit("Current query:", 1)[-1].split("\n\nWhat the server found", 1)[0].strip()
+    current = prompt.rsplit("Current query:", 1)[-1].strip().split("\n\n", 1)[0].strip()
     for scenario in SUITE:
         for index, question in enumerate(scenario.questions):
             if question.query == current:

@@ -16,7 +16,7 @@ from faultmaven.eval.scenarios import build_evidence
 from faultmaven.eval.scoring import line_refs
 from tests.conftest import llm_environ
 from tests.eval import scripted
-from tests.fakes.fake_llm import FakeLLMServer
+from tests.fakes.fake_llm import FakeLLMServer, Text
 
 FEW = ["k8s-oomkilled", "db-password-secret", "slow-site-no-evidence", "multi-namespace", "tls-expired"]
 
@@ -119,3 +119,19 @@ def test_the_eval_command_fails_below_min_score(tmp_path, monkeypatch) -> None:
         )
     assert result.exit_code == 1
     assert "below --min-score" in result.output
+
+
+async def test_an_ideal_model_on_the_compact_profile_scores_100_unflagged() -> None:
+    """Quoting the findings the server put in a compact prompt is not an echo."""
+
+    def plain_ideal(request):
+        return Text(scripted.ideal_text(*scripted.asked(request)))
+
+    with FakeLLMServer(default=plain_ideal) as server:
+        _, environ = llm_environ(primary=("openai", server))
+        environ["FAULTMAVEN_LLM_PROVIDERS"] = "primary=openai:fake-openai-model"
+        environ["FAULTMAVEN_LLM_PRIMARY_PROFILE"] = "compact"
+        result = await run_suite(select(FEW), environ, query_budget_seconds=10)
+        assert not any(request.body.get("tools") for request in server.model_requests)
+    assert {s.id: s.flags for s in result.scores if s.flags} == {}
+    assert result.summary.score == 100.0
