@@ -42,13 +42,14 @@ async def eval_client(
             rate_limit_enabled=False,
             console_enabled=False,
             tracing_exporter="none",
-            log_level="ERROR",
+            log_level="CRITICAL",
             encryption_keys=[base64.urlsafe_b64encode(os.urandom(32)).decode()],
             llm_providers=environ.get("FAULTMAVEN_LLM_PROVIDERS", ""),
             query_time_budget_seconds=query_budget_seconds,
             sync_query_budget_seconds=query_budget_seconds + 5,
         )
         container = Container(settings, environ=dict(environ))
+        container.configure_logging()  # before start: the migrations log too; the report says what went wrong
         await container.start()
         try:
             transport = httpx.ASGITransport(app=create_app(container=container))
