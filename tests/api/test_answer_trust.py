@@ -33,6 +33,13 @@ async def _case_with_log(http: httpx.AsyncClient) -> str:
     return case_id
 
 
+async def _case_on_fake_llm(app_with, fake_llm, **environ: str) -> tuple[httpx.AsyncClient, str]:
+    """A server whose one provider is the fake LLM (with `environ` added), and a case with the log."""
+    providers, llm = llm_environ(primary=("openai", fake_llm))
+    http, _ = await app_with(llm_providers=providers, environ={**llm, **environ})
+    return http, await _case_with_log(http)
+
+
 async def _ask(http: httpx.AsyncClient, case_id: str, query: str) -> dict:
     response = await http.post(f"/api/v1/cases/{case_id}/queries", json={"query": query})
     assert response.status_code == 201, response.text
@@ -47,9 +54,7 @@ def _last_tool_text(request: RecordedRequest) -> str:
 
 
 async def test_a_placeholder_the_model_invents_is_not_restored(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(Text("| host | refusals |\n|---|---|\n| <IP_ADDRESS_2> | 40 |\n| <IP_ADDRESS_1> | 12 |"))
     body = await _ask(http, case_id, "Which hosts are the top offenders?")
     assert "10.20.30.4" not in fake_llm.all_text()
@@ -58,9 +63,7 @@ async def test_a_placeholder_the_model_invents_is_not_restored(app_with, fake_ll
 
 
 async def test_a_placeholder_sent_in_this_turn_is_restored(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
 
     def cite_what_the_tool_showed(request: RecordedRequest) -> ToolCall:
         seen = re.findall(r"<IP_ADDRESS_\d+>", _last_tool_text(request))
@@ -73,9 +76,7 @@ async def test_a_placeholder_sent_in_this_turn_is_restored(app_with, fake_llm) -
 
 
 async def test_instructions_and_schemas_hold_no_placeholder_shaped_example(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(Text("Check the gateway's database connection."))
     await _ask(http, case_id, "What next?")
     body = fake_llm.model_requests[0].body
@@ -88,10 +89,8 @@ async def test_instructions_and_schemas_hold_no_placeholder_shaped_example(app_w
 
 
 async def test_a_truncated_answer_is_marked_and_says_so(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    environ["FAULTMAVEN_LLM_PRIMARY_MAX_OUTPUT_TOKENS"] = "321"
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    cap = {"FAULTMAVEN_LLM_PRIMARY_MAX_OUTPUT_TOKENS": "321"}
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm, **cap)
     fake_llm.script(Text("The database refuses connections because the pool", truncated=True))
     body = await _ask(http, case_id, "Why are connections refused?")
     assert body["metadata"]["truncated"] is True
@@ -104,9 +103,7 @@ async def test_a_truncated_answer_is_marked_and_says_so(app_with, fake_llm) -> N
 
 
 async def test_a_truncated_structured_answer_keeps_what_was_written(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     content = "The database on port 5432 refuses connections: its max_connections is reached. " * 3
     fake_llm.script(structured({"content": content, "response_type": "ANSWER"}, truncated=True))
     body = await _ask(http, case_id, "Why are connections refused?")
@@ -117,9 +114,7 @@ async def test_a_truncated_structured_answer_keeps_what_was_written(app_with, fa
 
 
 async def test_a_complete_answer_is_not_marked(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(structured({"content": "Port 5432 refuses: check the database's max_connections."}))
     body = await _ask(http, case_id, "Why are connections refused?")
     assert body["metadata"]["truncated"] is False and body["metadata"]["quality_flags"] == []
@@ -130,9 +125,7 @@ async def test_a_complete_answer_is_not_marked(app_with, fake_llm) -> None:
 
 
 async def test_invalid_tool_calls_are_their_own_degraded_reason(app_with, fake_llm, capsys) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(ToolCall("search_everything", {"q": 1}), ToolCall("search_everything", {"q": 2}))
     body = await _ask(http, case_id, "Why are connections refused?")
     metadata = body["metadata"]
@@ -146,9 +139,7 @@ async def test_invalid_tool_calls_are_their_own_degraded_reason(app_with, fake_l
 
 
 async def test_degraded_answers_are_not_fed_back_as_the_agents_turns(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(ToolCall("search_everything", {}), ToolCall("search_everything", {}))
     degraded = await _ask(http, case_id, "First question about port 5432")
     assert degraded["metadata"]["degraded"] is True
@@ -161,9 +152,7 @@ async def test_degraded_answers_are_not_fed_back_as_the_agents_turns(app_with, f
 
 
 async def test_an_empty_answer_is_invalid_model_output(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(Text("<think>hmm</think>"))
     body = await _ask(http, case_id, "Why?")
     assert body["metadata"]["degraded_reason"] == "invalid_model_output"
@@ -174,9 +163,7 @@ async def test_an_empty_answer_is_invalid_model_output(app_with, fake_llm) -> No
 
 
 async def test_an_answer_reciting_the_prompt_is_flagged(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(Text("First I looked at port 5432 and the gateway refusals since this morning."))
     await _ask(http, case_id, "First I looked at port 5432 and the gateway refusals since this morning.")
 
@@ -191,18 +178,14 @@ async def test_an_answer_reciting_the_prompt_is_flagged(app_with, fake_llm) -> N
 
 
 async def test_an_answer_reciting_the_instructions_is_flagged(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     fake_llm.script(Text(AGENT_INSTRUCTIONS))
     body = await _ask(http, case_id, "Why are connections refused?")
     assert "echoes_instructions" in body["metadata"]["quality_flags"]
 
 
 async def test_an_answer_reciting_the_tool_descriptions_is_flagged(app_with, fake_llm) -> None:
-    providers, environ = llm_environ(primary=("openai", fake_llm))
-    http, _ = await app_with(llm_providers=providers, environ=environ)
-    case_id = await _case_with_log(http)
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
 
     def recite_tools(request: RecordedRequest) -> Text:
         return Text(" ".join(tool["function"]["description"] for tool in request.body["tools"]))
