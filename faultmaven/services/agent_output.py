@@ -145,6 +145,19 @@ flagged for repeating the prompt with them when it is nearly all a copy."""
 
 _ECHO_WORD = re.compile(r"[a-z0-9]+")
 
+PROMPT_LABELS = re.compile(
+    r"\b(previous conversation in this case|current query|what the server found in this case's evidence"
+    r"(?: and runbooks)?)(?:\s+is)?\s*:",
+    re.IGNORECASE,
+)
+"""The labels FaultMaven's own prompt is framed with (`agent_service`, the case transcript): an answer that
+writes one is reciting the prompt, however short it is."""
+
+REPETITION_MIN_WORDS = 30
+REPETITION_DISTINCT_SHARE = 0.35
+"""An answer of at least this many words whose word runs are this share or less distinct is going round in
+a loop (a small model repeating a sentence or a token until its output cap)."""
+
 
 def word_runs(text: str) -> set[tuple[str, ...]]:
     """The text's runs of `ECHO_SHINGLE_WORDS` consecutive words, lower-cased."""
@@ -174,15 +187,27 @@ def quality_flags(
     answer: str, prompt: str, sources: EchoSources, *, truncated: bool, retrieved: str = ""
 ) -> list[str]:
     """The reasons not to trust an answer the model did give: `truncated` (cut off at the output cap),
-    `echoes_prompt`, `echoes_instructions`, `echoes_tool_descriptions` (mostly a repeat of that input).
+    `echoes_prompt` (mostly a repeat of the prompt, or writing its framing labels), `echoes_instructions`,
+    `echoes_tool_descriptions` (mostly a repeat of that input), `repetitive` (going round in a loop).
     `prompt` is the conversation and question; `retrieved`, the findings the server added to it."""
     flags = ["truncated"] if truncated else []
     recited = bool(retrieved) and echo_share(answer, word_runs(f"{prompt}\n{retrieved}")) >= RECITAL_SHARE
-    if recited or echo_share(answer, word_runs(prompt)) >= ECHO_SHARE:
+    if recited or PROMPT_LABELS.search(answer) or echo_share(answer, word_runs(prompt)) >= ECHO_SHARE:
         flags.append("echoes_prompt")
     checks = (
         ("echoes_instructions", sources.instructions),
         ("echoes_tool_descriptions", sources.tool_descriptions),
     )
     flags += [flag for flag, runs in checks if echo_share(answer, runs) >= ECHO_SHARE]
+    if is_repetitive(answer):
+        flags.append("repetitive")
     return flags
+
+
+def is_repetitive(answer: str) -> bool:
+    """The answer keeps repeating itself: few distinct word runs among many (see `REPETITION_*`)."""
+    words = _ECHO_WORD.findall(answer.lower())
+    if len(words) < REPETITION_MIN_WORDS:
+        return False
+    runs = [tuple(words[i : i + 3]) for i in range(len(words) - 2)]
+    return len(set(runs)) / len(runs) <= REPETITION_DISTINCT_SHARE

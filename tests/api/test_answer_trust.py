@@ -193,3 +193,17 @@ async def test_an_answer_reciting_the_tool_descriptions_is_flagged(app_with, fak
     fake_llm.script(recite_tools)
     body = await _ask(http, case_id, "Why are connections refused?")
     assert "echoes_tool_descriptions" in body["metadata"]["quality_flags"]
+
+
+async def test_a_short_answer_reciting_the_prompts_labels_is_flagged(app_with, fake_llm) -> None:
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
+    fake_llm.script(Text("The current query is: What is wrong with the gateway?"))
+    body = await _ask(http, case_id, "What is wrong with the gateway?")
+    assert "echoes_prompt" in body["metadata"]["quality_flags"]
+
+
+async def test_an_answer_going_round_in_a_loop_is_flagged(app_with, fake_llm) -> None:
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
+    fake_llm.script(Text("The gateway is currently running version 3.1.7. " * 12, truncated=True))
+    body = await _ask(http, case_id, "Which version runs?")
+    assert {"repetitive", "truncated"} <= set(body["metadata"]["quality_flags"])

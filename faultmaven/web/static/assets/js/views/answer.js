@@ -23,6 +23,7 @@ const QUALITY_FLAGS = {
   echoes_prompt: 'it mostly repeats the question and the conversation',
   echoes_instructions: 'it mostly repeats FaultMaven\'s instructions to the model',
   echoes_tool_descriptions: 'it mostly repeats the descriptions of FaultMaven\'s tools',
+  repetitive: 'it keeps repeating itself',
 };
 
 export function messageArticle(role, createdAt) {
