@@ -75,8 +75,9 @@ class EventSink(Protocol):
     async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 
 
-COMPACT_EXCERPT_CHARS = 3000
-"""How much of the server's own retrieval the compact profile puts in the prompt (about 750 tokens)."""
+COMPACT_EXCERPT_CHARS = 2400
+"""How much of the server's own retrieval the compact profile puts in the prompt: about 600 tokens at four
+characters a token, more for log lines (timestamps and ids split into many tokens)."""
 
 
 @dataclass
