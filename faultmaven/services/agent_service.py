@@ -67,6 +67,8 @@ from faultmaven.services.offline_answer import (
 DEFAULT_CONTEXT_MESSAGES = 10
 SOURCE_TAG = "case_agent_integration"
 _PLACEHOLDER_TAIL = re.compile(r"<[A-Z0-9_]{0,40}$")
+_WORD = re.compile(r"\w")
+"""An answer without a single letter or digit (a bare code fence, punctuation) is no answer."""
 
 
 class EventSink(Protocol):
@@ -338,7 +340,7 @@ class AgentService:
             answer = clean_answer(result.output)
         else:
             answer = (answer_from_compact_text if compact else answer_from_text)(str(result.output))
-        if not answer.content:
+        if not _WORD.search(answer.content):
             why = "empty answer (cut off at the output-token limit)" if result.truncated else "empty answer"
             raise InvalidModelOutputError("the model returned an empty answer", {result.provider: why})
         flags = quality_flags(

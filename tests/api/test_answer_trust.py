@@ -153,10 +153,11 @@ async def test_degraded_answers_are_not_fed_back_as_the_agents_turns(app_with, f
 
 async def test_an_empty_answer_is_invalid_model_output(app_with, fake_llm) -> None:
     http, case_id = await _case_on_fake_llm(app_with, fake_llm)
-    fake_llm.script(Text("<think>hmm</think>"))
-    body = await _ask(http, case_id, "Why?")
-    assert body["metadata"]["degraded_reason"] == "invalid_model_output"
-    assert "empty answer" in body["metadata"]["provider_errors"]["primary"]
+    fake_llm.script(Text("<think>hmm</think>"), Text("```\n```"))
+    for _ in range(2):
+        body = await _ask(http, case_id, "Why?")
+        assert body["metadata"]["degraded_reason"] == "invalid_model_output"
+        assert "empty answer" in body["metadata"]["provider_errors"]["primary"]
 
 
 # -- finding 4: echo and junk ----------------------------------------------------------------------------
