@@ -16,7 +16,7 @@ from faultmaven.eval.scenarios import build_evidence
 from faultmaven.eval.scoring import line_refs
 from tests.conftest import llm_environ
 from tests.eval import scripted
-from tests.fakes.fake_llm import FakeLLMServer, Text
+from tests.fakes.fake_llm import FakeLLMServer, Text, structured
 
 FEW = ["k8s-oomkilled", "db-password-secret", "slow-site-no-evidence", "multi-namespace", "tls-expired"]
 
@@ -135,3 +135,24 @@ async def test_an_ideal_model_on_the_compact_profile_scores_100_unflagged() -> N
         assert not any(request.body.get("tools") for request in server.model_requests)
     assert {s.id: s.flags for s in result.scores if s.flags} == {}
     assert result.summary.score == 100.0
+
+
+async def test_an_optional_judge_grades_beside_the_score_and_reads_no_secret() -> None:
+    from faultmaven.eval.judge import judge_router
+
+    def leaky(request):
+        url = "postgresql://app:Wint3r-Sn0w-42@db.internal:5432/shop"
+        return structured({"content": f"{scripted.ideal_text(*scripted.asked(request))} (it used {url})"})
+
+    verdict = structured({"grade": 4, "reason": "right cause"})
+    with FakeLLMServer(default=verdict) as judge_llm, FakeLLMServer(default=leaky) as server:
+        router = judge_router(
+            "judge=openai:judge-model", {"FAULTMAVEN_LLM_JUDGE_BASE_URL": judge_llm.base_url}
+        )
+        _, environ = llm_environ(primary=("openai", server))
+        environ["FAULTMAVEN_LLM_PROVIDERS"] = "primary=openai:fake-openai-model"
+        result = await run_suite(select(["db-password-secret"]), environ, judge=router)
+        await router.aclose()
+        assert "Answer key" in judge_llm.all_text() and "Wint3r-Sn0w-42" not in judge_llm.all_text()
+    assert result.summary.judge == 4.0
+    assert result.scores[0].leaks == ["Wint3r-Sn0w-42"] and result.scores[0].score == 0.0
