@@ -23,6 +23,11 @@ class LLMProviderError(Exception):
         self.reasons = reasons or {}
 
 
+class InvalidModelOutputError(LLMProviderError):
+    """A provider answered, but its output could not be used (invalid tool calls or structured answer, an
+    empty answer); `reasons` says, per provider, what was invalid."""
+
+
 class CaseServiceError(Exception):
     """The case store could not answer (database down, timeout); not a missing case."""
 
@@ -89,7 +94,8 @@ class LLMCall:
 
     instructions: str
     prompt: str
-    output_type: type[BaseModel]
+    output_type: type[BaseModel] | type[str]
+    """A model for the structured answer (an output tool), or `str` for plain text only (no output tool)."""
     tools: Sequence[BaseTool[Any]] = ()
     tool_context: ToolContext = field(default_factory=lambda: ToolContext(None, None))
     time_budget_seconds: float = 60.0
@@ -115,6 +121,8 @@ class LLMResult:
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    truncated: bool = False
+    """The model stopped at its output-token cap: the answer is cut off."""
 
 
 @dataclass(frozen=True)
