@@ -31,6 +31,7 @@ async def eval_client(
     """An in-process FaultMaven on a throwaway database, with the providers `environ` configures."""
     from faultmaven.config.settings import Settings
     from faultmaven.container import Container
+    from faultmaven.lifecycle import configure_logging
     from faultmaven.main import create_app
 
     with tempfile.TemporaryDirectory(prefix="faultmaven-eval-") as directory:
@@ -49,7 +50,7 @@ async def eval_client(
             sync_query_budget_seconds=query_budget_seconds + 5,
         )
         container = Container(settings, environ=dict(environ))
-        container.configure_logging()  # before start: the migrations log too; the report says what went wrong
+        configure_logging(settings)  # before start: the migrations log too; the report says what went wrong
         await container.start()
         try:
             transport = httpx.ASGITransport(app=create_app(container=container))
