@@ -102,6 +102,17 @@ async def test_a_truncated_answer_is_marked_and_says_so(app_with, fake_llm) -> N
     assert 321 in (sent.get("max_tokens"), sent.get("max_completion_tokens"))
 
 
+async def test_the_stored_agent_message_keeps_the_trust_flags(app_with, fake_llm) -> None:
+    """After a reload the conversation still says the answer was cut off."""
+    http, case_id = await _case_on_fake_llm(app_with, fake_llm)
+    fake_llm.script(Text("The database refuses connections because the pool", truncated=True))
+    await _ask(http, case_id, "Why are connections refused?")
+    messages = (await http.get(f"/api/v1/cases/{case_id}/messages")).json()["messages"]
+    stored = [m for m in messages if m["message_type"] == "agent_response"][-1]
+    assert stored["metadata"]["truncated"] is True
+    assert "truncated" in stored["metadata"]["quality_flags"]
+
+
 async def test_a_truncated_structured_answer_keeps_what_was_written(app_with, fake_llm) -> None:
     http, case_id = await _case_on_fake_llm(app_with, fake_llm)
     content = "The database on port 5432 refuses connections: its max_connections is reached. " * 3
