@@ -409,5 +409,44 @@ def kb_ingest(
         raise typer.Exit(code=1)
 
 
+@app.command("eval")
+def eval_suite(
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", "-s", help="Run only this scenario (repeatable).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Folder for eval-report.json and eval-report.md.")
+    ] = Path("eval-report"),
+    judge: Annotated[
+        str | None,
+        typer.Option(help="Also grade 1-5 with this provider entry, e.g. judge=openai:gpt-4.1 (its key in "
+                     "FAULTMAVEN_LLM_JUDGE_API_KEY)."),
+    ] = None,
+    budget: Annotated[float, typer.Option(min=1, help="Seconds each query may take.")] = 120.0,
+    min_score: Annotated[
+        float | None, typer.Option(min=0, max=100, help="Exit 1 when the suite scores below this.")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+) -> None:
+    """Run the scenario suite against the configured LLM provider(s) and score the answers."""
+    from rich.console import Console
+
+    from faultmaven.eval.command import list_scenarios, run_eval
+
+    if list_only:
+        for line in list_scenarios():
+            typer.echo(line)
+        return
+    console = Console(width=None if sys.stdout.isatty() else 200)  # a report piped to a file stays unwrapped
+    try:
+        result = run_eval(scenario, out, judge, budget, console)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    if min_score is not None and result.summary.score < min_score:
+        typer.echo(f"score {result.summary.score} is below --min-score {min_score}", err=True)
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":
     main()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from functools import cached_property
+from typing import Any
 
 from faultmaven.config.settings import Settings
 from faultmaven.infrastructure.llm.config import parse_providers
@@ -142,7 +143,7 @@ class Container:
             shutdown_grace_seconds=self.settings.shutdown_grace_seconds,
         )
 
-    def get_tools(self) -> list[BaseTool]:
+    def get_tools(self) -> list[BaseTool[Any]]:
         return [KnowledgeSearchTool(self.knowledge_service), *evidence_tools(self.evidence_service)]
 
     @cached_property

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -21,6 +21,11 @@ class LLMProviderError(Exception):
     def __init__(self, message: str, reasons: dict[str, str] | None = None):
         super().__init__(message)
         self.reasons = reasons or {}
+
+
+class InvalidModelOutputError(LLMProviderError):
+    """A provider answered, but its output could not be used (invalid tool calls or structured answer, an
+    empty answer); `reasons` says, per provider, what was invalid."""
 
 
 class CaseServiceError(Exception):
@@ -53,15 +58,20 @@ class ToolResult:
     sources: list[ToolSource] = field(default_factory=list)
 
 
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+
 @runtime_checkable
-class BaseTool(Protocol):
-    """A capability the agent (LLM or not) may call. `args_model` gives the JSON schema the LLM sees."""
+class BaseTool(Protocol[ArgsT]):
+    """A capability the agent (LLM or not) may call. `args_model` is the single validation of a call's
+    arguments (the tool loop validates with it; the offline answer builds it) and the JSON schema the LLM
+    sees, so `execute` receives its arguments already typed."""
 
     name: str
     description: str
-    args_model: type[BaseModel]
+    args_model: type[ArgsT]
 
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult: ...
+    async def execute(self, context: ToolContext, args: ArgsT) -> ToolResult: ...
 
 
 @dataclass(frozen=True)
@@ -84,8 +94,9 @@ class LLMCall:
 
     instructions: str
     prompt: str
-    output_type: type[BaseModel]
-    tools: Sequence[BaseTool] = ()
+    output_type: type[BaseModel] | type[str]
+    """A model for the structured answer (an output tool), or `str` for plain text only (no output tool)."""
+    tools: Sequence[BaseTool[Any]] = ()
     tool_context: ToolContext = field(default_factory=lambda: ToolContext(None, None))
     time_budget_seconds: float = 60.0
     on_stream: StreamHandler | None = None
@@ -110,6 +121,8 @@ class LLMResult:
     input_tokens: int = 0
     output_tokens: int = 0
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    truncated: bool = False
+    """The model stopped at its output-token cap: the answer is cut off."""
 
 
 @dataclass(frozen=True)

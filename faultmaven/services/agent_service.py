@@ -4,8 +4,16 @@
 offline answer), and stores nothing; the query runner stores the exchange. `process_query_for_case` is the
 design document's method for callers outside that pipeline: it also persists both messages itself.
 
-Every text bound for an LLM passes through `_llm_call` (the prompt) and `_SanitizingTool` (tool output):
-those are the only ways out, and both mask with the turn's copy of the case's reversible table.
+Every text bound for an LLM passes through `_Masking.mask` (the prompt, the server's retrieval in the compact
+profile, and tool output through `_SanitizingTool`), with the turn's copy of the case's reversible table.
+An answer is restored with only the placeholders this turn actually sent: one the model invents or copies from
+elsewhere stays as it is, so it can never be turned into a real value the model never saw.
+
+Two profiles (the first provider's `FAULTMAVEN_LLM_<ALIAS>_PROFILE`): `default` gives the model the tools
+and the structured answer; `compact`, for small local models, sends short instructions and no tools: the
+server runs its own retrieval (as the offline answer does) and puts the top findings in the prompt, and the
+model answers in plain text. Either way an answer that stopped at the output-token cap is marked
+`truncated`, and one that mostly repeats its inputs gets `quality_flags`.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any, Protocol
 import structlog
 from pydantic import BaseModel, ValidationError
 
+from faultmaven.infrastructure.security.sanitizer import PLACEHOLDER_PATTERN
 from faultmaven.models.agent import AgentResponse, QueryRequest, ResponseType, Source, ViewState
 from faultmaven.models.case import Case, CaseMessage, MessageType
 from faultmaven.models.interfaces import (
@@ -26,6 +35,7 @@ from faultmaven.models.interfaces import (
     CaseServiceError,
     ICaseService,
     ILLMProvider,
+    InvalidModelOutputError,
     ISanitizer,
     ITracer,
     LLMCall,
@@ -36,12 +46,29 @@ from faultmaven.models.interfaces import (
     ToolResult,
 )
 from faultmaven.models.turn import Turn
-from faultmaven.services.agent.offline import OfflineFacts, build_offline_content, offline_sources
-from faultmaven.services.agent.output import AGENT_INSTRUCTIONS, AgentAnswer, answer_from_text, clean_answer
+from faultmaven.services.agent.offline import (
+    OfflineFacts,
+    build_offline_content,
+    findings_excerpt,
+    offline_sources,
+)
+from faultmaven.services.agent.output import (
+    AGENT_INSTRUCTIONS,
+    COMPACT_INSTRUCTIONS,
+    TRUNCATION_NOTICE,
+    AgentAnswer,
+    EchoSources,
+    answer_from_compact_text,
+    answer_from_text,
+    clean_answer,
+    quality_flags,
+)
 
 DEFAULT_CONTEXT_MESSAGES = 10
 SOURCE_TAG = "case_agent_integration"
 _PLACEHOLDER_TAIL = re.compile(r"<[A-Z0-9_]{0,40}$")
+_WORD = re.compile(r"\w")
+"""An answer without a single letter or digit (a bare code fence, punctuation) is no answer."""
 
 
 class EventSink(Protocol):
@@ -50,19 +77,31 @@ class EventSink(Protocol):
     async def emit(self, event: str, data: dict[str, Any]) -> None: ...
 
 
+COMPACT_EXCERPT_CHARS = 2400
+"""How much of the server's own retrieval the compact profile puts in the prompt: about 600 tokens at four
+characters a token, more for log lines (timestamps and ids split into many tokens)."""
+
+
 @dataclass
 class _Masking:
     """Masks text for the LLM with one table (the turn's copy of the case's, or a throwaway one) and
-    restores the answer with it."""
+    restores the answer with the part of it this turn sent: `sent` holds every placeholder that left in a
+    masked text."""
 
     sanitizer: ISanitizer
     table: dict[str, str] = field(default_factory=dict)
+    sent: dict[str, str] = field(default_factory=dict)
 
     def mask(self, text: str) -> str:
-        return self.sanitizer.sanitize(text, self.table)
+        masked = self.sanitizer.sanitize(text, self.table)
+        if "<" in masked:
+            for match in PLACEHOLDER_PATTERN.finditer(masked):
+                if match[0] in self.table:
+                    self.sent[match[0]] = self.table[match[0]]
+        return masked
 
     def restore(self, text: str) -> str:
-        return self.sanitizer.restore(text, self.table)
+        return self.sanitizer.restore(text, self.sent)
 
 
 @dataclass(frozen=True)
@@ -81,7 +120,7 @@ class _SanitizingTool:
     """A tool whose output is masked before the model reads it (or a stream shows it); sources stay
     unmasked for the user."""
 
-    def __init__(self, tool: BaseTool, masking: _Masking, events: EventSink | None):
+    def __init__(self, tool: BaseTool[Any], masking: _Masking, events: EventSink | None):
         self._tool = tool
         self._masking = masking
         self._events = events
@@ -127,7 +166,7 @@ class AgentService:
     def __init__(
         self,
         llm_provider: ILLMProvider,
-        tools: Sequence[BaseTool],
+        tools: Sequence[BaseTool[Any]],
         tracer: ITracer,
         sanitizer: ISanitizer,
         session_service: Any | None = None,
@@ -144,6 +183,14 @@ class AgentService:
         self._case_service = case_service
         self._metrics = metrics
         self.logger = structlog.get_logger(__name__)
+        self._echo_sources = {
+            "default": EchoSources.of(AGENT_INSTRUCTIONS, _tool_texts(self._tools)),
+            "compact": EchoSources.of(COMPACT_INSTRUCTIONS, []),
+        }
+
+    @property
+    def _profile(self) -> str:
+        return getattr(self._llm, "profile", "default")
 
     @property
     def _context_limit(self) -> int:
@@ -219,6 +266,10 @@ class AgentService:
             return await self._offline_response(ask, "no_llm_configured", {}), "degraded"
         try:
             return await llm_answer(), "success"
+        except InvalidModelOutputError as error:
+            self.logger.warning("LLM output invalid, answering without it", invalid=error.reasons)
+            self._count_failure("invalid_model_output")
+            return await self._offline_response(ask, "invalid_model_output", error.reasons), "degraded"
         except LLMProviderError as error:
             self.logger.error("LLM providers failed", reasons=error.reasons)
             self._count_failure("llm_provider")
@@ -232,6 +283,9 @@ class AgentService:
             return await self._offline_response(ask, "internal_error", details), "error"
 
     async def _llm_answer(self, ask: _Ask, events: EventSink | None, stream: bool) -> AgentResponse:
+        on_stream = _RestoringRelay(events, ask.masking) if events is not None and stream else None
+        if self._profile == "compact":
+            return await self._compact_answer(ask, on_stream)
         call = LLMCall(
             instructions=AGENT_INSTRUCTIONS,
             prompt=ask.masking.mask(ask.prompt),
@@ -239,8 +293,32 @@ class AgentService:
             tools=[_SanitizingTool(tool, ask.masking, events) for tool in self._tools],
             tool_context=ask.tool_context,
             time_budget_seconds=self._time_budget,
-            on_stream=_RestoringRelay(events, ask.masking) if events is not None and stream else None,
+            on_stream=on_stream,
         )
+        return await self._generate(ask, call, [])
+
+    async def _compact_answer(self, ask: _Ask, on_stream: _RestoringRelay | None) -> AgentResponse:
+        """The compact profile's turn: the server retrieves (as for the offline answer), the model reads the
+        top findings in its prompt and answers in plain text, with no tool to call."""
+        results = await self._search_tools(ask.query, ask.tool_context)
+        facts = OfflineFacts(query=ask.query, case=ask.case, tool_results=results)
+        question = ask.masking.mask(ask.prompt)
+        findings = ask.masking.mask(findings_excerpt(facts, COMPACT_EXCERPT_CHARS))
+        call = LLMCall(
+            instructions=COMPACT_INSTRUCTIONS,
+            prompt=_with_findings(question, findings),
+            output_type=str,
+            tool_context=ask.tool_context,
+            time_budget_seconds=self._time_budget,
+            on_stream=on_stream,
+        )
+        return await self._generate(ask, call, offline_sources(facts), (question, findings))
+
+    async def _generate(
+        self, ask: _Ask, call: LLMCall, retrieved: list[Source], asked: tuple[str, str] | None = None
+    ) -> AgentResponse:
+        """Ask the model; `asked` is the prompt as (conversation and question, server findings), when the
+        server added findings to it."""
         with self._tracer.trace("llm_generate", tools=len(call.tools)) as span:
             result = await self._llm.generate(call)
             span.set_attributes(
@@ -252,30 +330,45 @@ class AgentService:
                     "llm.tool_calls": len(result.tool_calls),
                 }
             )
-        return self._response_from_llm(ask, result)
+        return self._response_from_llm(ask, call, result, retrieved, asked or (call.prompt, ""))
 
-    def _response_from_llm(self, ask: _Ask, result: LLMResult) -> AgentResponse:
-        answer = (
-            clean_answer(result.output)
-            if isinstance(result.output, AgentAnswer)
-            else (answer_from_text(str(result.output)))
+    def _response_from_llm(
+        self, ask: _Ask, call: LLMCall, result: LLMResult, retrieved: list[Source], asked: tuple[str, str]
+    ) -> AgentResponse:
+        compact = call.output_type is str
+        if isinstance(result.output, AgentAnswer):
+            answer = clean_answer(result.output)
+        else:
+            answer = (answer_from_compact_text if compact else answer_from_text)(str(result.output))
+        if not _WORD.search(answer.content):
+            why = "empty answer (cut off at the output-token limit)" if result.truncated else "empty answer"
+            raise InvalidModelOutputError("the model returned an empty answer", {result.provider: why})
+        flags = quality_flags(
+            answer.content,
+            asked[0],
+            self._echo_sources["compact" if compact else "default"],
+            truncated=result.truncated,
+            retrieved=asked[1],
         )
-        if not answer.content:
-            raise LLMProviderError("the model returned an empty answer", {result.provider: "empty answer"})
+        if flags:
+            self.logger.warning("answer flagged", flags=flags, provider=result.provider, model=result.model)
         sources = _dedupe(
             [
-                Source(
-                    type=s.type,
-                    content=s.content,
-                    confidence=s.confidence,  # type: ignore[arg-type]
-                    metadata=s.metadata,
-                )
-                for call in result.tool_calls
-                for s in call.result.sources
+                *retrieved,
+                *(
+                    Source(
+                        type=s.type,
+                        content=s.content,
+                        confidence=s.confidence,  # type: ignore[arg-type]
+                        metadata=s.metadata,
+                    )
+                    for record in result.tool_calls
+                    for s in record.result.sources
+                ),
             ]
         )
         return AgentResponse(
-            content=ask.masking.restore(answer.content),
+            content=ask.masking.restore(answer.content) + (TRUNCATION_NOTICE if result.truncated else ""),
             response_type=answer.response_type,
             session_id=ask.session_id,
             case_id=ask.tool_context.case_id,
@@ -292,7 +385,10 @@ class AgentService:
                 "degraded": False,
                 "input_tokens": result.input_tokens,
                 "output_tokens": result.output_tokens,
-                "tool_calls": [call.name for call in result.tool_calls],
+                "tool_calls": [record.name for record in result.tool_calls],
+                "profile": "compact" if compact else "default",
+                "truncated": result.truncated,
+                "quality_flags": flags,
             },
         )
 
@@ -476,6 +572,19 @@ class AgentService:
     def _count_injection(self, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.case_context_injections_total.labels(outcome=outcome).inc()
+
+
+def _with_findings(prompt: str, findings: str) -> str:
+    """The compact profile's prompt: the question with the server's own retrieval after it."""
+    if not findings:
+        return f"{prompt}\n\n(No evidence or runbook in this case matched the question.)"
+    return f"{prompt}\n\nWhat the server found in this case's evidence and runbooks:\n{findings}"
+
+
+def _tool_texts(tools: Sequence[BaseTool[Any]]) -> list[str]:
+    """What the default profile tells the model about its tools and answer, as an answer could recite it."""
+    texts = [f"{tool.name} {tool.description} {tool.args_model.model_json_schema()}" for tool in tools]
+    return [*texts, str(AgentAnswer.model_json_schema())]
 
 
 def _with_conversation(conversation: str, query: str) -> str:

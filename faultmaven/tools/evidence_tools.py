@@ -96,8 +96,7 @@ class SearchCaseEvidenceTool:
     def __init__(self, evidence: EvidenceService):
         self._evidence = evidence
 
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult:
-        assert isinstance(args, SearchEvidenceArgs)
+    async def execute(self, context: ToolContext, args: SearchEvidenceArgs) -> ToolResult:
         if context.case_id is None:
             return ToolResult(text=NO_CASE)
         terms = search_terms(args.query)
@@ -148,8 +147,7 @@ class GetEvidenceDigestTool:
     def __init__(self, evidence: EvidenceService):
         self._evidence = evidence
 
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult:
-        assert isinstance(args, EvidenceDigestArgs)
+    async def execute(self, context: ToolContext, args: EvidenceDigestArgs) -> ToolResult:
         if context.case_id is None:
             return ToolResult(text=NO_CASE)
         items = await self._evidence.case_items(context.case_id, args.data_id)

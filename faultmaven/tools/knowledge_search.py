@@ -66,12 +66,11 @@ class KnowledgeSearchTool:
     def __init__(self, knowledge_service: KnowledgeService):
         self._knowledge = knowledge_service
 
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult:
-        search = KnowledgeSearchArgs.model_validate(args.model_dump())
+    async def execute(self, context: ToolContext, args: KnowledgeSearchArgs) -> ToolResult:
         hits = await self._knowledge.search(
             context.user_id,
-            search.query,
-            limit=min(search.limit, MAX_HITS),
+            args.query,
+            limit=min(args.limit, MAX_HITS),
             similarity_threshold=MIN_SCORE,
         )
-        return ToolResult(text=_render(search.query, hits), sources=[_source(hit) for hit in hits])
+        return ToolResult(text=_render(args.query, hits), sources=[_source(hit) for hit in hits])

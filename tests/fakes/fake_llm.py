@@ -45,16 +45,26 @@ class Text:
     text: str
     delay: float = 0.0
     drop_after_chunks: int | None = None
+    truncated: bool = False
+    """Stop as a server at its output-token cap does: `finish_reason: length` (Anthropic: `max_tokens`)."""
 
 
 @dataclass(frozen=True)
 class ToolCall:
-    """Answer with one tool call; `args` is sent as JSON. `drop_after_chunks` as for `Text`."""
+    """Answer with one tool call; `args` is sent as JSON. `drop_after_chunks` and `truncated` as for
+    `Text` (a truncated call's arguments are cut in half, as a capped server leaves them)."""
 
     name: str
     args: dict[str, Any]
     delay: float = 0.0
     drop_after_chunks: int | None = None
+    truncated: bool = False
+
+    @property
+    def arguments(self) -> str:
+        """The arguments as sent on the wire."""
+        raw = json.dumps(self.args)
+        return raw[: len(raw) // 2] if self.truncated else raw
 
 
 @dataclass(frozen=True)
@@ -95,11 +105,16 @@ ScriptItem = Reply | Responder
 
 
 def structured(
-    value: BaseModel | dict[str, Any], delay: float = 0.0, drop_after_chunks: int | None = None
+    value: BaseModel | dict[str, Any],
+    delay: float = 0.0,
+    drop_after_chunks: int | None = None,
+    truncated: bool = False,
 ) -> ToolCall:
     """The reply pydantic-ai reads as structured output: a call of its `final_result` output tool."""
     args = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
-    return ToolCall(OUTPUT_TOOL_NAME, args, delay=delay, drop_after_chunks=drop_after_chunks)
+    return ToolCall(
+        OUTPUT_TOOL_NAME, args, delay=delay, drop_after_chunks=drop_after_chunks, truncated=truncated
+    )
 
 
 def collect_strings(value: Any) -> Iterator[str]:
@@ -419,17 +434,21 @@ def _openai_envelope(request: RecordedRequest, kind: str) -> dict[str, Any]:
 def _openai_completion(request: RecordedRequest, reply: Text | ToolCall, call_id: str) -> dict[str, Any]:
     if isinstance(reply, Text):
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
-        finish_reason = "stop"
     else:
-        function = {"name": reply.name, "arguments": json.dumps(reply.args)}
+        function = {"name": reply.name, "arguments": reply.arguments}
         message = {
             "role": "assistant",
             "content": None,
             "tool_calls": [{"id": call_id, "type": "function", "function": function}],
         }
-        finish_reason = "tool_calls"
-    choice = {"index": 0, "message": message, "finish_reason": finish_reason}
+    choice = {"index": 0, "message": message, "finish_reason": _openai_finish_reason(reply)}
     return {**_openai_envelope(request, "chat.completion"), "choices": [choice], "usage": _openai_usage()}
+
+
+def _openai_finish_reason(reply: Text | ToolCall) -> str:
+    if reply.truncated:
+        return "length"
+    return "stop" if isinstance(reply, Text) else "tool_calls"
 
 
 def _openai_chunks(request: RecordedRequest, reply: Text | ToolCall, call_id: str) -> list[dict[str, Any]]:
@@ -442,9 +461,8 @@ def _openai_chunks(request: RecordedRequest, reply: Text | ToolCall, call_id: st
     if isinstance(reply, Text):
         half = len(reply.text) // 2
         pieces = [{"content": reply.text[:half]}, {"content": reply.text[half:]}]
-        finish_reason = "stop"
     else:
-        arguments = json.dumps(reply.args)
+        arguments = reply.arguments
         half = len(arguments) // 2
         start = {
             "index": 0,
@@ -457,7 +475,7 @@ def _openai_chunks(request: RecordedRequest, reply: Text | ToolCall, call_id: st
             {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}
             for part in (arguments[:half], arguments[half:])
         ]
-        finish_reason = "tool_calls"
+    finish_reason = _openai_finish_reason(reply)
     chunks = [chunk({"role": "assistant", "content": ""}), *map(chunk, pieces), chunk({}, finish_reason)]
     if (request.body.get("stream_options") or {}).get("include_usage"):
         chunks.append({**envelope, "choices": [], "usage": _openai_usage()})
@@ -474,6 +492,8 @@ def _anthropic_block(reply: Text | ToolCall, call_id: str) -> dict[str, Any]:
 
 
 def _anthropic_stop_reason(reply: Text | ToolCall) -> str:
+    if reply.truncated:
+        return "max_tokens"
     return "end_turn" if isinstance(reply, Text) else "tool_use"
 
 
@@ -500,7 +520,7 @@ def _anthropic_events(
         deltas = [{"type": "text_delta", "text": reply.text}]
     else:
         start_block = {**_anthropic_block(reply, call_id), "input": {}}
-        deltas = [{"type": "input_json_delta", "partial_json": json.dumps(reply.args)}]
+        deltas = [{"type": "input_json_delta", "partial_json": reply.arguments}]
     stop = {"stop_reason": _anthropic_stop_reason(reply), "stop_sequence": None}
     return [
         ("message_start", {"type": "message_start", "message": message}),

@@ -1,8 +1,10 @@
 """Parse the ordered LLM provider list from the environment.
 
 `FAULTMAVEN_LLM_PROVIDERS="primary=openai:gpt-4.1-mini,backup=anthropic:claude-haiku-4-5,local=ollama:llama3.1"`
-gives the failover order; per-alias settings come from `FAULTMAVEN_LLM_<ALIAS>_BASE_URL`, `_API_KEY` and
-`_TIMEOUT`. Parsing is pure so a typo fails at startup with a message naming the bad entry.
+gives the failover order; per-alias settings come from `FAULTMAVEN_LLM_<ALIAS>_BASE_URL`, `_API_KEY`,
+`_TIMEOUT`, `_MAX_OUTPUT_TOKENS` (sent as the request's `max_tokens`) and `_PROFILE` (`default`, or `compact`
+for small local models: see `services/agent_service.py`). Parsing is pure so a typo fails at startup with a
+message naming the bad entry.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Literal, cast
 from pydantic import SecretStr
 
 ProviderKind = Literal["openai", "ollama", "anthropic", "gemini"]
+Profile = Literal["default", "compact"]
+PROFILES: tuple[Profile, ...] = ("default", "compact")
 PROVIDER_KINDS: tuple[ProviderKind, ...] = ("openai", "ollama", "anthropic", "gemini")
 PROVIDERS_ENV = "FAULTMAVEN_LLM_PROVIDERS"
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -34,6 +38,10 @@ class ProviderSpec:
     base_url: str | None = None
     api_key: SecretStr | None = field(default=None, repr=False)
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    max_output_tokens: int | None = None
+    """The cap on one answer's tokens sent to the provider; None leaves the server's own cap."""
+    profile: Profile = "default"
+    """`compact`: short instructions, no tool calling, the server's retrieval in the prompt."""
 
 
 def parse_providers(environ: Mapping[str, str]) -> list[ProviderSpec]:
@@ -65,6 +73,8 @@ def _parse_entry(entry: str, environ: Mapping[str, str]) -> ProviderSpec:
         base_url=base_url,
         api_key=SecretStr(api_key) if api_key else None,
         timeout=_parse_timeout(prefix + "TIMEOUT", environ),
+        max_output_tokens=_parse_max_output_tokens(prefix + "MAX_OUTPUT_TOKENS", environ),
+        profile=_parse_profile(prefix + "PROFILE", environ),
     )
 
 
@@ -98,6 +108,22 @@ def _parse_timeout(name: str, environ: Mapping[str, str]) -> float:
     if not math.isfinite(timeout) or timeout <= 0:
         raise ValueError(f"{name}={raw!r} must be a positive number of seconds")
     return timeout
+
+
+def _parse_max_output_tokens(name: str, environ: Mapping[str, str]) -> int | None:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name}={raw!r} must be a positive whole number of tokens")
+    return int(raw)
+
+
+def _parse_profile(name: str, environ: Mapping[str, str]) -> Profile:
+    raw = environ.get(name, "").strip().lower() or "default"
+    if raw not in PROFILES:
+        raise ValueError(f"{name}={raw!r} is not a profile; use one of {PROFILES}")
+    return cast(Profile, raw)
 
 
 def _check_unique_aliases(specs: list[ProviderSpec]) -> None:

@@ -63,8 +63,9 @@ from faultmaven.infrastructure.llm.config import ProviderSpec, parse_providers
 from faultmaven.infrastructure.llm.errors import ProviderUnavailable, StreamBroken
 from faultmaven.infrastructure.llm.providers import BuiltModel, build_model
 from faultmaven.infrastructure.llm.streaming import AnswerStream
-from faultmaven.infrastructure.llm.tool_loop import Toolbox, ToolLoop, TurnPlan
+from faultmaven.infrastructure.llm.tool_loop import InvalidOutput, Toolbox, ToolLoop, TurnPlan
 from faultmaven.models.interfaces import (
+    InvalidModelOutputError,
     LLMCall,
     LLMProviderError,
     LLMResult,
@@ -177,12 +178,20 @@ class _GuardedModel(WrapperModel):
     def _alias(self) -> str:
         return self._provider.spec.alias
 
+    def _capped_settings(self, model_settings: ModelSettings | None) -> ModelSettings | None:
+        """The request's settings with this provider's output-token cap (`..._MAX_OUTPUT_TOKENS`)."""
+        cap = self._provider.spec.max_output_tokens
+        if cap is None:
+            return model_settings
+        return ModelSettings(**{**(model_settings or {}), "max_tokens": cap})  # type: ignore[typeddict-item]
+
     async def request(
         self,
         messages: list[ModelMessage],
         model_settings: ModelSettings | None,
         model_request_parameters: ModelRequestParameters,
     ) -> ModelResponse:
+        model_settings = self._capped_settings(model_settings)
         started, response = await self._with_retries(
             lambda: self.wrapped.request(messages, model_settings, model_request_parameters)
         )
@@ -202,6 +211,7 @@ class _GuardedModel(WrapperModel):
         A provider failure after the stream was handed over gives the provider up and raises `StreamBroken`;
         an error of the stream's consumer (our stream handler) is not the provider's and passes unchanged.
         """
+        model_settings = self._capped_settings(model_settings)
         async with contextlib.AsyncExitStack() as stack:
             stream = self.wrapped.request_stream
             started, response = await self._with_retries(
@@ -414,6 +424,12 @@ class LLMRouter:
     def configured(self) -> bool:
         return bool(self._providers)
 
+    @property
+    def profile(self) -> str:
+        """The shape of every turn: the first provider's profile (`default` or `compact`). A failover
+        mid-turn keeps the turn's shape, so a chain should list its compact providers apart or last."""
+        return self._providers[0].spec.profile if self._providers else "default"
+
     def health(self) -> list[ProviderHealth]:
         return [
             ProviderHealth(
@@ -445,6 +461,7 @@ class LLMRouter:
             input_tokens=result.usage.input_tokens,
             output_tokens=result.usage.output_tokens,
             tool_calls=toolbox.records,
+            truncated=result.truncated,
         )
 
     def _plan_for(self, call: LLMCall) -> TurnPlan:
@@ -483,7 +500,11 @@ class LLMRouter:
             message = f"the model did not finish within {self._request_limit} requests"
             raise LLMProviderError(message, reasons=turn.reasons) from exc
         except UnexpectedModelBehavior as exc:
-            raise LLMProviderError("the model's answer could not be used", reasons=turn.reasons) from exc
+            alias = turn.answered_by.spec.alias if turn.answered_by is not None else "model"
+            what = str(exc) if isinstance(exc, InvalidOutput) else f"unusable output: {exc}"
+            raise InvalidModelOutputError(
+                "the model's output could not be used", reasons={**turn.reasons, alias: what[:400]}
+            ) from exc
 
     def _breaker(
         self, spec: ProviderSpec, threshold: int, cooldown: float, clock: Callable[[], float]

@@ -6,7 +6,8 @@ fake LLM, an `Agent.run` costs about three times the CPU of a direct request for
 (`bench/bench_llm_path.py`), more than the whole query budget. What the agent did for us is here, small:
 tool calls validated and run (a repeated identical call answered from the first result), invalid arguments
 or output sent back for one retry, the structured answer validated, plain text accepted as the answer
-(small local models often answer in prose), and a request limit over the whole turn.
+(small local models often answer in prose), and a request limit over the whole turn. An answer the model
+stopped at its output-token cap (`finish_reason: length`) is returned marked `truncated`, with what it wrote.
 
 A `TurnPlan` (instructions, tool definitions, output schema) is built once per kind of call and reused by
 every turn; per turn only the messages and the `Toolbox` are new.
@@ -40,7 +41,7 @@ from pydantic_ai.tools import ToolDefinition
 from pydantic_ai.usage import RunUsage
 
 from faultmaven.infrastructure.llm.errors import StreamBroken
-from faultmaven.infrastructure.llm.streaming import OUTPUT_TOOL_NAME, AnswerStream
+from faultmaven.infrastructure.llm.streaming import OUTPUT_TOOL_NAME, AnswerStream, answer_field
 from faultmaven.models.interfaces import BaseTool, LLMCall, ToolCallRecord, ToolContext, ToolResult
 
 logger = logging.getLogger(__name__)
@@ -55,19 +56,31 @@ class TurnPlan:
     """What every turn of one kind of call shares: instructions, tool definitions, the output's schema."""
 
     instructions: str
-    output_type: type[BaseModel]
+    output_type: type[BaseModel] | type[str]
     parameters: ModelRequestParameters
 
     @classmethod
     def for_call(cls, call: LLMCall) -> TurnPlan:
-        tools = [
-            ToolDefinition(
-                name=tool.name,
-                description=tool.description,
-                parameters_json_schema=tool.args_model.model_json_schema(),
-            )
-            for tool in call.tools
-        ]
+        if call.output_type is str:
+            return cls.text_only(call)
+        return cls.structured(call)
+
+    @classmethod
+    def text_only(cls, call: LLMCall) -> TurnPlan:
+        """Plain text out, no output tool (the compact profile: small models cannot use the schema)."""
+        tools = [_tool_definition(tool) for tool in call.tools]
+        parameters = ModelRequestParameters(
+            function_tools=tools,
+            output_mode="text",
+            allow_text_output=True,
+            instruction_parts=[InstructionPart(content=call.instructions)],
+        )
+        return cls(call.instructions, str, parameters)
+
+    @classmethod
+    def structured(cls, call: LLMCall) -> TurnPlan:
+        assert call.output_type is not str
+        tools = [_tool_definition(tool) for tool in call.tools]
         output = ToolDefinition(
             name=OUTPUT_TOOL_NAME,
             description=(call.output_type.__doc__ or "The final response").strip(),
@@ -89,11 +102,19 @@ class TurnPlan:
         return call.instructions, call.output_type, tools
 
 
+def _tool_definition(tool: BaseTool[Any]) -> ToolDefinition:
+    return ToolDefinition(
+        name=tool.name,
+        description=tool.description,
+        parameters_json_schema=tool.args_model.model_json_schema(),
+    )
+
+
 class Toolbox:
     """The tools of one turn. Arguments are validated with the tool's own `args_model`, and an identical
     repeated call (same name and arguments) is answered from the first result, not run again."""
 
-    def __init__(self, tools: Sequence[BaseTool], context: ToolContext) -> None:
+    def __init__(self, tools: Sequence[BaseTool[Any]], context: ToolContext) -> None:
         self._tools = {tool.name: tool for tool in tools}
         self._context = context
         self._calls: dict[str, asyncio.Task[ToolResult]] = {}
@@ -111,7 +132,7 @@ class Toolbox:
             self._calls[key] = asyncio.create_task(self._execute(tool, args, kwargs))
         return await self._calls[key]
 
-    async def _execute(self, tool: BaseTool, args: BaseModel, kwargs: dict[str, Any]) -> ToolResult:
+    async def _execute(self, tool: BaseTool[Any], args: BaseModel, kwargs: dict[str, Any]) -> ToolResult:
         try:
             result = await tool.execute(self._context, args)
         except Exception:
@@ -121,7 +142,7 @@ class Toolbox:
         return result
 
 
-def _validated_args(tool: BaseTool, kwargs: dict[str, Any]) -> BaseModel:
+def _validated_args(tool: BaseTool[Any], kwargs: dict[str, Any]) -> BaseModel:
     try:
         return tool.args_model.model_validate(kwargs)
     except ValidationError as exc:
@@ -135,6 +156,11 @@ def _validated_args(tool: BaseTool, kwargs: dict[str, Any]) -> BaseModel:
 class LoopResult:
     output: BaseModel | str
     usage: RunUsage = field(default_factory=RunUsage)
+    truncated: bool = False
+
+
+class InvalidOutput(UnexpectedModelBehavior):
+    """The model's output stayed invalid after its retry; the message says what was invalid."""
 
 
 class ToolLoop:
@@ -158,12 +184,14 @@ class ToolLoop:
         while True:
             response = await self._step(messages)
             messages.append(response)
+            if response.finish_reason == "length":
+                return self._truncated(response)
             calls = [part for part in response.parts if isinstance(part, ToolCallPart)]
             if not calls:
                 text = "".join(part.content for part in response.parts if isinstance(part, TextPart))
                 return LoopResult(text, self._usage)
             answer = next((call for call in calls if call.tool_name == OUTPUT_TOOL_NAME), None)
-            if answer is not None:
+            if answer is not None and self._plan.output_type is not str:
                 output = self._validated_output(answer)
                 if output is not None:
                     return LoopResult(output, self._usage)
@@ -171,6 +199,20 @@ class ToolLoop:
             else:
                 returns = list(await asyncio.gather(*(self._run_tool(call) for call in calls)))
             messages.append(ModelRequest(parts=returns))
+
+    def _truncated(self, response: ModelResponse) -> LoopResult:
+        """What the model wrote before its output-token cap: its structured answer if that still validates,
+        else the answer text so far (plain text, or the partial `content` of the output tool's arguments).
+        A cut-off call of another tool cannot be run, so the turn ends with the text written so far."""
+        text = "".join(part.content for part in response.parts if isinstance(part, TextPart))
+        calls = [part for part in response.parts if isinstance(part, ToolCallPart)]
+        answer = next((call for call in calls if call.tool_name == OUTPUT_TOOL_NAME), None)
+        if answer is not None and self._plan.output_type is not str:
+            output = self._validated_output(answer)
+            if output is not None:
+                return LoopResult(output, self._usage, truncated=True)
+            text = text or answer_field(answer.args if isinstance(answer.args, dict) else answer.args or "")
+        return LoopResult(text, self._usage, truncated=True)
 
     async def _step(self, messages: list[ModelMessage]) -> ModelResponse:
         """One model request (counted against the limit); a stream that broke mid-way is asked again."""
@@ -198,13 +240,19 @@ class ToolLoop:
 
     def _validated_output(self, call: ToolCallPart) -> BaseModel | None:
         try:
-            return self._plan.output_type.model_validate(call.args_as_dict(raise_if_invalid=True))
+            return self._output_model.model_validate(call.args_as_dict(raise_if_invalid=True))
         except (ValidationError, ValueError):
             return None
 
+    @property
+    def _output_model(self) -> type[BaseModel]:
+        output_type = self._plan.output_type
+        assert output_type is not str and issubclass(output_type, BaseModel)
+        return output_type
+
     def _output_retry(self, call: ToolCallPart) -> ToolReturnPart:
         try:
-            self._plan.output_type.model_validate(call.args_as_dict(raise_if_invalid=True))
+            self._output_model.model_validate(call.args_as_dict(raise_if_invalid=True))
         except ValidationError as exc:
             problems = json.dumps(exc.errors(include_url=False, include_input=False), default=str)
         except ValueError as exc:
@@ -224,7 +272,8 @@ class ToolLoop:
         """Send the problem back to the model for its one retry; past it the model's output is unusable."""
         self._retries[call.tool_name] += 1
         if self._retries[call.tool_name] > MAX_RETRIES:
-            raise UnexpectedModelBehavior(f"{call.tool_name} exceeded its {MAX_RETRIES} retry")
+            what = f"invalid call of {call.tool_name} after {MAX_RETRIES} retry: {problem[:300]}"
+            raise InvalidOutput(what)
         return ToolReturnPart(
             tool_name=call.tool_name,
             content=f"{problem}\n\nFix the errors and try again.",

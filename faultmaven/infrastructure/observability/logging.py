@@ -35,13 +35,35 @@ UNREDACTED_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "trac
 
 REDACTION_FAILED = "[redaction failed]"
 
+KNOWN_CLEAN_MAX_CHARS = 200
+KNOWN_CLEAN_MAX_ENTRIES = 4096
+
 _redactor: Redactor | None = None
 
 
 def set_redactor(redactor: Redactor | None) -> None:
     """Register the function every logged string passes through; None removes it."""
     global _redactor
-    _redactor = redactor
+    _redactor = None if redactor is None else _skipping_known_clean(redactor)
+
+
+def _skipping_known_clean(redactor: Redactor) -> Redactor:
+    """Log values repeat (event names, routes, methods, outcomes), and the sanitizer's full scan of each
+    costs every request: a short value the redactor left unchanged is remembered as clean. Only clean
+    values are remembered, so no secret is kept; the set is emptied when full, so it stays bounded."""
+    clean: set[str] = set()
+
+    def redact(value: str) -> str:
+        if value in clean:
+            return value
+        redacted = redactor(value)
+        if redacted == value and len(value) <= KNOWN_CLEAN_MAX_CHARS:
+            if len(clean) >= KNOWN_CLEAN_MAX_ENTRIES:
+                clean.clear()
+            clean.add(value)
+        return redacted
+
+    return redact
 
 
 def bind_request_context(request_id: str, trace_id: str | None = None) -> None:

@@ -267,18 +267,25 @@ class TranscriptLine:
     message_type: MessageType
     content: str
     author_name: str | None
+    degraded: bool = False
+    """An answer the server built without the model (it is not the model's own earlier turn)."""
 
 
 async def recent_transcript(session: AsyncSession, case_id: str, limit: int) -> list[TranscriptLine]:
     """The last `limit` messages with their authors' usernames, oldest first, in one statement."""
     rows = await session.execute(
-        select(CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username)
+        select(
+            CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username, CaseMessageRow.metadata_
+        )
         .outerjoin(UserRow, UserRow.user_id == CaseMessageRow.author_id)
         .where(CaseMessageRow.case_id == case_id)
         .order_by(CaseMessageRow.seq.desc())
         .limit(limit)
     )
-    return [TranscriptLine(MessageType(kind), content, name) for kind, content, name in reversed(rows.all())]
+    return [
+        TranscriptLine(MessageType(kind), content, name, bool((metadata or {}).get("degraded")))
+        for kind, content, name, metadata in reversed(rows.all())
+    ]
 
 
 async def user_texts(session: AsyncSession, case_id: str, limit: int = 50) -> list[str]:

@@ -13,6 +13,9 @@ How it works, and why:
   pattern there; command-line patterns are only tried on lines that hold a flag such as ` -p`; and card,
   IBAN and national-id numbers are found from literals in the text's shape (digits as `0`, capitals as `A`:
   `0000000000000`, `AA00`, `000.000.000-00` ...) and kept only when their check digits hold.
+- A large text (an upload's chunk) first gets a vocabulary: its distinct words, digits as `0`, one a line; a
+  log repeats its words, so that is a few percent of the text. A literal missing from it is missing from the
+  text, so the ~70 literals that are usually absent cost a scan of the vocabulary, not of the chunk.
 - Secrets are found by structure and context, not by lists of examples: provider prefixes (`ghp_`, `pypi-`,
   `hf_`, `shpat_`, `…atlasv1…`), secret-looking keys in `key=value`/JSON/YAML/XML/flags, URL query and
   presigned-URL parameters (`X-Amz-Signature`, `sig`, `token`, also percent-encoded), webhook paths, the
@@ -47,6 +50,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import functools
 import ipaddress
 import re
 import string
@@ -76,18 +80,40 @@ _CACHED_MAPS = 8
 
 
 _REMEMBER_FROM = 4096
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
+def _digits_as_zero(text: str) -> str:
+    """`text` with every ASCII digit as `0` (UTF-8 encodes those as single bytes that no other character
+    uses, so one byte table does it for any text)."""
+    return text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO).decode("utf-8", "surrogatepass")
+
+
+@functools.lru_cache(maxsize=512)
+def _vocabulary_parts(literal: str) -> tuple[str, ...]:
+    """`literal` as the vocabulary spells it (digits as `0`), in its whitespace-separated pieces."""
+    return tuple(_digits_as_zero(literal).split())
 
 
 class _Text:
-    """The text under scan and, when it lines up character for character, its lowercase form."""
+    """The text under scan and, when it lines up character for character, its lowercase form.
 
-    __slots__ = ("_seen", "folded", "original")
+    A large text also gets a vocabulary: its distinct whitespace-separated words with every digit as `0`,
+    one per line. A log repeats its words, so the vocabulary is a few percent of the text, and a literal
+    absent from it (the usual case for the ~70 literals the finders ask about) is absent from the text:
+    one pass builds it, and each absent literal then costs a scan of the vocabulary only.
+    """
+
+    __slots__ = ("_folded_words", "_seen", "_shaped_words", "_words", "folded", "original")
 
     def __init__(self, original: str) -> None:
         lowered = original.lower()
         self.original = original
         self.folded = lowered if len(lowered) == len(original) else None
         self._seen: dict[tuple[str, bool], bool] | None = {} if len(original) > _REMEMBER_FROM else None
+        self._words: str | None = None
+        self._folded_words: str | None = None
+        self._shaped_words: str | None = None
 
     def may_contain(self, literal: str, *, caseless: bool = False) -> bool:
         """Whether `literal` occurs; in a large text answers are remembered, as several finders ask for
@@ -96,9 +122,47 @@ class _Text:
             return (self.folded is None or literal in self.folded) if caseless else literal in self.original
         seen = self._seen.get((literal, caseless))
         if seen is None:
-            seen = (self.folded is None or literal in self.folded) if caseless else literal in self.original
+            if caseless:
+                seen = self.folded is None or (self._in_vocabulary(literal, True) and literal in self.folded)
+            else:
+                seen = self._in_vocabulary(literal, False) and literal in self.original
             self._seen[(literal, caseless)] = seen
         return seen
+
+    @property
+    def is_large(self) -> bool:
+        """Large enough to remember literal checks and build a vocabulary."""
+        return self._seen is not None
+
+    def may_have_shape(self, literal: str) -> bool:
+        """Whether the text's shape (digits as `0`, capitals as `A`, see `_SHAPE`) may hold `literal`
+        (always, for a short text: it has no vocabulary)."""
+        if self._seen is None:
+            return True
+        if self._shaped_words is None:
+            self._shaped_words = self._vocabulary(False).translate(_SHAPE)
+        return all(part in self._shaped_words for part in literal.split())
+
+    def vocabulary_has(self, pattern: re.Pattern[str]) -> bool:
+        """Whether `pattern` matches in the vocabulary (always, for a short text: it has none)."""
+        return self._seen is None or pattern.search(self._vocabulary(False)) is not None
+
+    def _in_vocabulary(self, literal: str, caseless: bool) -> bool:
+        """False only if `literal` cannot occur: one of its pieces is missing from the vocabulary."""
+        words = self._vocabulary(caseless)
+        parts = _vocabulary_parts(literal.lower() if caseless else literal)
+        if len(parts) == 1:
+            return parts[0] in words
+        return all(part in words for part in parts)
+
+    def _vocabulary(self, caseless: bool) -> str:
+        if self._words is None:
+            self._words = "\n".join(set(_digits_as_zero(self.original).split()))
+        if not caseless:
+            return self._words
+        if self._folded_words is None:
+            self._folded_words = self._words.lower()
+        return self._folded_words
 
 
 class _CaselessPattern:
@@ -131,7 +195,7 @@ def _anchored_matches(
         return [match for match in pattern.slow.finditer(text.original) if _starts_word(text.original, match)]
     folded, matches, seen = text.folded, [], set()
     for anchor in anchors:
-        position = folded.find(anchor)
+        position = folded.find(anchor) if text.may_contain(anchor, caseless=True) else -1
         while position >= 0:
             if position not in seen and (position == 0 or not _is_word_char(folded[position - 1])):
                 seen.add(position)
@@ -640,7 +704,7 @@ def _prose_secrets(text: _Text) -> list[Span]:
     original = text.original
     spans: list[Span] = []
     for anchor in _PROSE_ANCHORS:
-        position = folded.find(anchor)
+        position = folded.find(anchor) if text.may_contain(anchor, caseless=True) else -1
         while position >= 0:
             span = _prose_secret_at(original, folded, position)
             if span is not None:
@@ -729,6 +793,10 @@ _FLAG_HINT = re.compile(
     r"|(?:src|dest)?(?:store|key)pass)"
 )
 """Every other command pattern needs one of these flags: without any, their ~30 literal scans are skipped."""
+_FLAG_HINT_WORD = re.compile(
+    r"(?<![^\n'\"=])-(?:[pawPcAXuU]|-user|-proxy-user|-http-user|-from-literal|pass|(?:src|dest)?(?:store|key)pass)"
+)
+"""`_FLAG_HINT` as it reads in a text's vocabulary (a word a line: a flag starts one or follows a quote)."""
 """Literals that may continue a word (`-srcstorepass`); the others must start one."""
 _COMMAND_BEFORE = {"login": re.compile(r"(?:docker|podman|nerdctl|buildah|skopeo|registry)[ \t]+\Z")}
 _USER_PASSWORD_FLAG = re.compile(
@@ -746,10 +814,10 @@ def _command_line_passwords(text: _Text) -> list[Span]:
     original = text.original
     spans: list[Span] = []
     for command, pattern in _FLAGLESS_COMMAND_PASSWORDS:
-        if command in original:
+        if text.may_contain(command):
             spans.extend(_command_passwords(original, command, pattern, 0, len(original)))
     line_end = -1
-    for flag in _FLAG_HINT.finditer(original):
+    for flag in _FLAG_HINT.finditer(original) if text.vocabulary_has(_FLAG_HINT_WORD) else ():
         if flag.start() < line_end:
             continue
         line_start = original.rfind("\n", 0, flag.start()) + 1
@@ -1065,7 +1133,7 @@ def _ipv6_at(original: str, trigger: re.Match[str]) -> Span | None:
 def _ipv6_addresses(text: _Text) -> list[Span]:
     """Triggered only by '::' or seven colons, so timestamps and MAC addresses cost almost nothing."""
     original = text.original
-    if ":" not in original:
+    if ":" not in original or not text.vocabulary_has(_IPV6_TRIGGER):
         return []
     spans = []
     pos = 0
@@ -1201,8 +1269,14 @@ _LONG_RUN = _SHAPE_ANCHORS[0][0]
 _MAX_CARD_DIGITS = 19
 
 
-def _digit_id_candidates(original: str) -> list[int]:
+def _digit_id_candidates(text: _Text) -> list[int]:
     """Sorted positions of the first digit of every candidate, a digit run's start for run-shaped ones."""
+    anchors = _SHAPE_ANCHORS
+    if text.is_large:
+        anchors = tuple(anchor for anchor in _SHAPE_ANCHORS if text.may_have_shape(anchor[0]))
+    if not anchors:
+        return []
+    original = text.original
     if original.isascii():  # the bytes table is several times faster than str.translate's mapping
         shape = original.encode("ascii").translate(_SHAPE_BYTES).decode("ascii")
     else:
@@ -1210,7 +1284,7 @@ def _digit_id_candidates(original: str) -> list[int]:
     if "00" not in shape:
         return []  # every anchor holds two adjacent digits
     candidates: set[int] = set()
-    for literal, offset in _SHAPE_ANCHORS:
+    for literal, offset in anchors:
         position = shape.find(literal)
         while position >= 0:
             start = position + offset
@@ -1231,7 +1305,7 @@ def _digit_led_ids(text: _Text) -> list[Span]:
     original = text.original
     spans: list[Span] = []
     covered = 0
-    for candidate in _digit_id_candidates(original):
+    for candidate in _digit_id_candidates(text):
         match = _DIGIT_LED_ID.match(original, candidate) if candidate >= covered else None
         if match is None:
             continue
@@ -1402,8 +1476,9 @@ def _apply_masks(text: str, spans: list[Span], index: _MaskIndex) -> str:
 class Sanitizer:
     """`ISanitizer` over the module's precompiled patterns: free to construct, safe to share across threads.
 
-    The reverse index of the last few maps is cached (checked by identity and size), so sanitizing a large
-    log line by line with one map does not rebuild it on every call.
+    The reverse index of the last few maps is cached (checked by identity and size, or taken over by an
+    equal map), so sanitizing a large log line by line, or batch by batch with a reloaded map, does not
+    rebuild it on every call.
     """
 
     def __init__(self) -> None:
@@ -1425,12 +1500,23 @@ class Sanitizer:
     def _index_for(self, mask_map: dict[str, str]) -> _MaskIndex:
         index = self._indexes.get(id(mask_map))
         if index is None or not index.is_current_for(mask_map):
-            index = _MaskIndex(mask_map)
+            index = self._take_over_equal(mask_map) or _MaskIndex(mask_map)
             self._indexes[id(mask_map)] = index
         self._indexes.move_to_end(id(mask_map))
         while len(self._indexes) > _CACHED_MAPS:
             self._indexes.popitem(last=False)
         return index
+
+    def _take_over_equal(self, mask_map: dict[str, str]) -> _MaskIndex | None:
+        """A cached index of another map with the same entries, now bound to this one. A case's table is
+        loaded as a new dict for each batch of an upload; comparing two dicts is done in C and is many
+        times cheaper than parsing every placeholder again, which made a large upload quadratic."""
+        for key, index in self._indexes.items():
+            if index.size == len(index.mask_map) == len(mask_map) and index.mask_map == mask_map:
+                del self._indexes[key]
+                index.mask_map = mask_map
+                return index
+        return None
 
 
 def redact(text: str) -> str:

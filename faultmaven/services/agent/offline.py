@@ -35,6 +35,14 @@ class OfflineFacts:
 def _reason_text(reason: str, details: dict[str, str]) -> str:
     if reason == "no_llm_configured":
         return "**No LLM provider is configured on this server**, so this answer was built without AI."
+    if reason == "invalid_model_output":
+        what = "; ".join(f"{alias}: {why}" for alias, why in details.items()) or "invalid output"
+        return (
+            f"**The AI model answered, but its output could not be used** ({what}). This answer was built "
+            "without AI from what the server found. Asking again may help; if this keeps happening, the "
+            "model is probably too small for tool calling (see the `compact` profile in "
+            "docs/choosing-a-model.md)."
+        )
     failures = "; ".join(f"{alias}: {why}" for alias, why in details.items()) or "no provider answered"
     return (
         f"**The AI is unavailable right now** (every configured LLM provider failed: {failures}). "
@@ -132,6 +140,25 @@ def _findings_section(facts: OfflineFacts) -> list[str]:
             "this case; they are listed with the sources as retrieved but not cited."
         )
     return lines
+
+
+def findings_excerpt(facts: OfflineFacts, max_chars: int) -> str:
+    """The case's own evidence findings (two thirds of `max_chars` when runbooks match), then the two
+    runbooks sharing most of the case's words: what the compact profile puts in the model's prompt in place
+    of tool calls."""
+    evidence = [result.text.strip() for result in facts.tool_results if _is_evidence(result)]
+    related = [
+        f"Runbook {source.metadata.get('title', 'Knowledge base')}:\n{source.content.strip()}"
+        for shared, source in _knowledge_hits(facts, _case_words(facts))
+        if shared
+    ]
+    evidence_text = _clipped("\n\n".join(evidence), max_chars * 2 // 3 if related else max_chars)
+    related_text = _clipped("\n\n".join(related[:2]), max_chars - len(evidence_text))
+    return "\n\n".join(part for part in (evidence_text, related_text) if part)
+
+
+def _clipped(text: str, max_chars: int) -> str:
+    return close_fences(text[:max_chars]) if len(text) > max_chars else text
 
 
 def build_offline_content(facts: OfflineFacts, reason: str, details: dict[str, str] | None = None) -> str:

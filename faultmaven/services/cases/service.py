@@ -271,9 +271,11 @@ class CaseService:
 
     async def get_case_conversation_context(self, case_id: str, limit: int = 10) -> str:
         """The last `limit` messages as a transcript the LLM can read, oldest first; each user message
-        names who asked (a shared case has several participants)."""
+        names who asked (a shared case has several participants). Degraded answers (built by the server
+        without the model) are left out: the model must not take them for its own earlier turns."""
         async with self._db.read() as session:
-            transcript = await repo.recent_transcript(session, case_id, limit)
+            lines = await repo.recent_transcript(session, case_id, limit)
+        transcript = [line for line in lines if not line.degraded]
         if not transcript:
             return ""
         lines = [f"{_speaker(line)}: {line.content}" for line in transcript]

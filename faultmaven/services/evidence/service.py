@@ -48,7 +48,8 @@ from faultmaven.services.evidence.text_reader import (
     inspect_text,
     read_lines,
 )
-from faultmaven.services.logs import DigestBuilder, LogDigest, detect_header
+from faultmaven.services.logs import LogDigest
+from faultmaven.services.logs.worker import start_digester
 
 BACKGROUND_THRESHOLD_BYTES = 5 * 1024 * 1024
 STALL_AFTER = timedelta(minutes=2)
@@ -126,15 +127,6 @@ def compact_digest(digest: LogDigest, file_size: int) -> dict[str, Any]:
     digest.errors = digest.errors[:STORED_ERRORS]
     digest.first_errors = digest.first_errors[:STORED_ERRORS]
     return digest.model_dump(mode="json")
-
-
-def _new_builder(first_lines: list[str], source: str) -> DigestBuilder:
-    return DigestBuilder(detect_header(first_lines[:HEADER_SAMPLE_LINES]), source=source)
-
-
-def _feed(builder: DigestBuilder, lines: list[str]) -> None:
-    for line in lines:
-        builder.add_line(line)
 
 
 def _batches(chunks: Iterator[LineChunk]) -> Iterator[list[LineChunk]]:
@@ -313,20 +305,23 @@ class EvidenceService:
         classification: Classification,
     ) -> tuple[int, LogDigest | None]:
         """Mask and store a batch of chunks at a time, feeding the digest as we go. The digest runs in a
-        worker thread so the event loop stays responsive (a child process measured slower: pickling
-        every line costs more than the second core gains)."""
-        builder: DigestBuilder | None = None
+        worker thread, or for a large upload in a child process that digests a batch while the next is
+        masked (see `faultmaven.services.logs.worker`)."""
+        digester = None
+        if classification.data_type in LOG_LIKE:
+            digester = start_digester(upload.filename, facts.size, HEADER_SAMPLE_LINES)
         line_count, chunk_no = 0, 0
-        for batch in _batches(chunk_lines(read_lines(upload.file, facts.encoding))):
-            masked = await self._mask_chunks(case_id, batch)
-            await self._store_chunks(data_id, chunk_no, batch, masked)
-            chunk_no, line_count = chunk_no + len(batch), batch[-1].line_end
-            if classification.data_type in LOG_LIKE:
-                lines = [line for chunk in masked for line in chunk]
-                builder = builder or _new_builder(lines, upload.filename)
-                await asyncio.to_thread(_feed, builder, lines)
-        digest = await asyncio.to_thread(builder.finish) if builder is not None else None
-        return line_count, digest
+        try:
+            for batch in _batches(chunk_lines(read_lines(upload.file, facts.encoding))):
+                masked = await self._mask_chunks(case_id, batch)
+                await self._store_chunks(data_id, chunk_no, batch, masked)
+                chunk_no, line_count = chunk_no + len(batch), batch[-1].line_end
+                if digester is not None:
+                    await digester.feed([line for chunk in masked for line in chunk])
+            return line_count, await digester.finish() if digester is not None else None
+        finally:
+            if digester is not None:
+                digester.close()
 
     async def _mask_chunks(self, case_id: str, batch: list[LineChunk]) -> list[list[str]]:
         """Mask a batch in one call (one lock of the case's table); a chunk in which a masked value

@@ -29,6 +29,7 @@ SAMPLE_CHARS = 400
 ERROR_SEVERITY = LEVEL_SEVERITY["ERROR"]
 
 _TRACE_START = re.compile(r"^(?:Traceback \(most recent call last\):|goroutine \d+ \[|panic: )")
+_TRACE_PREFIXES = ("Traceback", "goroutine ", "panic: ")
 _TRACE_LINE = re.compile(
     r"^(?:\s+at |\s*Caused by:|\s*\.\.\. \d+ (?:more|common frames omitted)|\s+File \"|\s|"
     r"[\w.$]+(?:Exception|Error|Throwable|Exit|Interrupt)\b)"
@@ -131,25 +132,34 @@ class LogDigest(BaseModel):
 
 @dataclass(slots=True)
 class _Event:
-    """A logical event: one headed line plus its continuation lines (e.g. a stack trace)."""
+    """A logical event: one headed line plus its continuation lines (e.g. a stack trace).
+
+    Most events are a single line, so the continuation list is only created for a second line."""
 
     line_number: int
     first: ParsedLine
     raw: str
-    continuation: list[str] = field(default_factory=list)
-    extra_lines: int = 0
     starts_trace: bool = False
+    continuation: list[str] | None = None
+    extra_lines: int = 0
 
     def add(self, line: str) -> None:
-        if len(self.continuation) < MAX_TRACE_LINES:
+        if self.continuation is None:
+            self.continuation = [line]
+        elif len(self.continuation) < MAX_TRACE_LINES:
             self.continuation.append(line)
         else:
             self.extra_lines += 1
 
     @property
+    def following(self) -> list[str]:
+        return self.continuation or []
+
+    @property
     def has_trace(self) -> bool:
-        head = self.continuation[:3]
-        return self.starts_trace or any(_TRACE_LINE.match(line) and line.strip() for line in head)
+        if self.starts_trace or not self.continuation:
+            return self.starts_trace
+        return any(_TRACE_LINE.match(line) and line.strip() for line in self.continuation[:3])
 
 
 @dataclass
@@ -174,21 +184,36 @@ class _Occurrences:
     severity: int = -1
     samples: list[tuple[int, str]] = field(default_factory=list)
     """(line number, text) pairs, turned into `SampleLine`s only for the finished digest."""
+    latest: str | None = None
+    """The text of the latest occurrence at `last_line`: the last sample once more than
+    `MAX_SAMPLES` occurred (kept as a reference here rather than a new pair per line)."""
 
-    def add(
-        self, line_number: int, timestamp: datetime | None, severity: int, sample: list[tuple[int, str]]
-    ) -> None:
+    def add(self, line_number: int, timestamp: datetime | None, severity: int, text: str | None) -> None:
+        """Count one occurrence; `text` (its first line) is a sample candidate, None for no sample."""
         self.count += 1
         self.first_line = self.first_line or line_number
         self.last_line = line_number
         if timestamp is not None:
             self.first_ts = self.first_ts or timestamp
             self.last_ts = timestamp
-        self.severity = max(self.severity, severity)
+        if severity > self.severity:
+            self.severity = severity
+        if text is None:
+            return
         if len(self.samples) < MAX_SAMPLES:
-            self.samples.extend(sample)
-        elif sample:
-            self.samples[-1] = sample[0]
+            self.samples.append((line_number, _clipped(text)))
+        else:
+            self.latest = text
+
+    def sample_pairs(self) -> list[tuple[int, str]]:
+        """The first samples and, past `MAX_SAMPLES` occurrences, the latest in place of the last."""
+        if self.latest is None:
+            return self.samples
+        return [*self.samples[: MAX_SAMPLES - 1], (self.last_line, _clipped(self.latest))]
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= SAMPLE_CHARS else text[:SAMPLE_CHARS]
 
 
 def exception_signature(lines: list[str]) -> tuple[str, str] | None:
@@ -305,7 +330,8 @@ class DigestBuilder:
             self._event.add(line)
             return
         self._flush()
-        self._event = _Event(self.totals.lines, parsed, line, starts_trace=bool(_TRACE_START.match(line)))
+        starts_trace = line.startswith(_TRACE_PREFIXES) and _TRACE_START.match(line) is not None
+        self._event = _Event(self.totals.lines, parsed, line, starts_trace)
 
     def _is_continuation(self, parsed: ParsedLine, line: str) -> bool:
         """Headed logs: every headerless line continues the event. Headerless logs: trace-shaped lines do,
@@ -334,9 +360,10 @@ class DigestBuilder:
         trace = event.has_trace
         severity = infer_severity(parsed.level, parsed.body, trace)
         self.levels[_LEVEL_NAMES[severity]] += 1
-        sample = [(event.line_number, event.raw[:SAMPLE_CHARS])]
-        occurrences = self.templates.setdefault(template_id, _Occurrences())
-        occurrences.add(event.line_number, timestamp, severity, sample)
+        occurrences = self.templates.get(template_id)
+        if occurrences is None:
+            occurrences = self.templates[template_id] = _Occurrences()
+        occurrences.add(event.line_number, timestamp, severity, event.raw)
         if severity >= ERROR_SEVERITY:
             self._record_error(event, template_id, severity, trace)
         bucket_time = timestamp or self._last_timestamp
@@ -344,7 +371,7 @@ class DigestBuilder:
             self.buckets.add(bucket_time, template_id, severity >= ERROR_SEVERITY)
 
     def _record_error(self, event: _Event, template_id: int, severity: int, trace: bool) -> None:
-        found = exception_signature([event.first.body, *event.continuation]) if trace else None
+        found = exception_signature([event.first.body, *event.following]) if trace else None
         key, kind = (found[1], "exception") if found else (f"#{template_id}", "error")
         entry = self.signatures.get(key)
         if entry is None:
@@ -353,12 +380,12 @@ class DigestBuilder:
                 return
             entry = (kind, template_id, _Occurrences())
             self.signatures[key] = entry
-        lines = [event.raw, *event.continuation] if found else [event.raw]
+        lines = [event.raw, *event.following] if found else [event.raw]
         sample = [(event.line_number + index, text[:SAMPLE_CHARS]) for index, text in enumerate(lines)]
         occurrences = entry[2]
         if occurrences.count == 0:
             occurrences.samples = sample
-        occurrences.add(event.line_number, event.first.timestamp, severity, [])
+        occurrences.add(event.line_number, event.first.timestamp, severity, None)
 
     def finish(self) -> LogDigest:
         """Close the last event and assemble the digest."""
@@ -423,7 +450,7 @@ class DigestBuilder:
 
 
 def _samples(occurrences: _Occurrences) -> list[SampleLine]:
-    return [SampleLine(line_number=number, text=text) for number, text in occurrences.samples]
+    return [SampleLine(line_number=number, text=text) for number, text in occurrences.sample_pairs()]
 
 
 def _timeline(errors: list[ErrorSignature]) -> list[TimelineEntry]:
@@ -474,8 +501,10 @@ def _burst(buckets: _TimeBuckets, run: tuple[int, int], series: list[int], basel
     start, end = run
     counter: Counter[int] = Counter()
     first_key = origin // buckets.width
-    for key in range(first_key + start * factor, first_key + (end + 1) * factor):
-        counter.update(buckets.errors.get(key, {}))
+    low, high = first_key + start * factor, first_key + (end + 1) * factor
+    for key, errors in buckets.errors.items():  # the buckets that had errors, not every key in the run
+        if low <= key < high:
+            counter.update(errors)
     return Burst(
         start=_EPOCH + timedelta(seconds=origin + start * width),
         end=_EPOCH + timedelta(seconds=origin + (end + 1) * width),

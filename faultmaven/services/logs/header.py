@@ -87,8 +87,12 @@ _LEVEL_ALIASES = {
 LEVEL_SEVERITY = {"TRACE": 0, "DEBUG": 1, "INFO": 2, "WARNING": 3, "ERROR": 4, "CRITICAL": 5}
 _LEVEL_WORDS = "|".join(sorted((name for name in _LEVEL_ALIASES if len(name) > 1), key=len, reverse=True))
 _LEVEL_TOKEN = re.compile(rf"\[?(?:{_LEVEL_WORDS})\]?:?|[VDIWEF]", re.IGNORECASE)
-_BRACKET = r"\[(?:[^\[\]]|\[[^\[\]]*\])*\]"
-_COMPONENT = r"(?P<component>\S*?[^\s:]):"
+_BRACKET = r"\[[^\[\]]*(?:\[[^\[\]]*\][^\[\]]*)*\]"
+"""A bracketed field, one level of nesting allowed (written as an unrolled loop: several times faster than
+an alternation tried at every character)."""
+_COMPONENT = r"(?P<component>\S*[^\s:]):"
+"""`component:` closing a header; greedy (it ends a whitespace-separated token, so only the token's end can
+be followed by the separator, and backing off from there is cheaper than growing a lazy match)."""
 _SAMPLE_SIZE = 200
 _MAX_FIELDS = 10
 _SHARE = 0.8
@@ -363,7 +367,7 @@ def infer_columns(lines: Sequence[str], delimiter: str | None = None) -> list[Co
 
 def _column_pattern(column: Column, capture_time: bool, capture_level: bool, delimited: bool) -> str:
     if column.kind == "T" and column.fmt is not None:
-        stamp = f"(?P<ts>{column.fmt.bare})" if capture_time else f"(?:{column.fmt.bare})"
+        stamp = f"(?P<ts>{column.fmt.pattern})" if capture_time else f"(?:{column.fmt.bare})"
         return (rf"\[{stamp}\]" if column.bracketed else stamp) + ",?"
     if column.kind == "L":
         level = "?P<level>" if capture_level else "?:"
@@ -395,8 +399,13 @@ class HeaderSchema:
         stamps = [column for column in self.columns if column.kind == "T" and column.fmt is not None]
         self.time_format = max(stamps, key=lambda column: column.fmt.rank).fmt if stamps else None  # type: ignore[union-attr]
         self.regex = re.compile(self._pattern()) if self.columns else None
+        groups = self.regex.groupindex if self.regex else {}
+        self._has_time, self._has_fraction = "ts" in groups, "f" in groups
+        self._has_level, self._has_component = "level" in groups, "component" in groups
+        self._year_groups = [name for name in _YEAR_GROUPS if name in groups]
         self.year_inferred = False
         self._time_cache: dict[str, datetime | None] = {}
+        self._fractions: dict[str, timedelta] = {}
 
     def _pattern(self) -> str:
         parts: list[str] = []
@@ -426,12 +435,11 @@ class HeaderSchema:
         match = self.regex.match(line) if self.regex else None
         if match is None:
             return ParsedLine(body=line.strip())
-        groups = match.groupdict()
         return ParsedLine(
-            body=groups["body"].strip(),
-            timestamp=self._timestamp(groups.get("ts")),
-            level=normalize_level(groups.get("level")),
-            component=groups.get("component"),
+            body=match.group("body").strip(),
+            timestamp=self._timestamp(match) if self._has_time else None,
+            level=normalize_level(match.group("level")) if self._has_level else None,
+            component=match.group("component") if self._has_component else None,
             has_header=True,
         )
 
@@ -440,39 +448,41 @@ class HeaderSchema:
         match = self.regex.match(line) if self.regex else None
         return (match.group("body") if match else line).strip()
 
-    def _timestamp(self, text: str | None) -> datetime | None:
-        if text is None or self.time_format is None:
+    def _timestamp(self, match: re.Match[str]) -> datetime | None:
+        """The line's timestamp, from the header match (its time column carries the format's own groups).
+
+        Remembered per second: a sub-second fraction is cut out of the key and added back, so the lines
+        of one second cost a dict lookup and an addition, not a date computation."""
+        start, end = match.span("ts")
+        if start < 0:
             return None
-        cache = self._time_cache
-        stamp = cache.get(text)
-        if stamp is not None:
-            return stamp
-        regex = self.time_format.regex
-        match = regex.match(text)
-        if match is None:
-            return None
-        fraction = match.group("f") if "f" in regex.groupindex else None
-        if not fraction:
-            stamp = self._dated(match)
-        else:  # cache the whole second: lines within one second then cost one regex match each
-            micros = timedelta(microseconds=_micros(fraction))
-            key = text[: match.start("f")] + text[match.end("f"):]
-            second = cache.get(key)
-            if second is None:
-                dated = self._dated(match)
-                second = dated - micros if dated is not None else None
+        line, cache = match.string, self._time_cache
+        cut_start, cut_end = match.span("f") if self._has_fraction else (-1, -1)
+        key = line[start:end] if cut_start < 0 else line[start:cut_start] + line[cut_end:end]
+        if key in cache:
+            second = cache[key]
+        else:
+            if len(cache) >= 4096:
+                cache.clear()
+            dated = self._dated(match)
+            second = dated - self._fraction(match.group("f")) if dated and cut_start >= 0 else dated
             cache[key] = second
-            stamp = second + micros if second is not None else None
-        if len(cache) > 4096:
-            cache.clear()
-        if not fraction:
-            cache[text] = stamp
-        return stamp
+        if second is None or cut_start < 0:
+            return second
+        return second + self._fraction(line[cut_start:cut_end])
+
+    def _fraction(self, digits: str) -> timedelta:
+        fraction = self._fractions.get(digits)
+        if fraction is None:
+            fraction = timedelta(microseconds=_micros(digits))
+            if len(self._fractions) < 4096:
+                self._fractions[digits] = fraction
+        return fraction
 
     def _dated(self, match: re.Match[str]) -> datetime | None:
         """The timestamp; without a year in the log, the latest year that does not put it after the
         reference (upload) time, so that a December line read in January lands in the past year."""
-        if self.fixed_year or any(match.groupdict().get(name) for name in _YEAR_GROUPS):
+        if self.fixed_year or any(match.group(name) for name in self._year_groups):
             return _timestamp_from_match(match, self.default_year)
         self.year_inferred = True
         for year in range(self.reference.year, self.reference.year - 4, -1):

@@ -49,6 +49,10 @@ class RunnerSettings:
     record_messages: bool = True
 
 
+TRUST_FIELDS = ("degraded_reason", "truncated", "quality_flags")
+"""Answer metadata a stored agent message keeps when set (the console shows them after a reload)."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a query ended: its final status, the agent's line in the conversation, and what the query row
@@ -62,9 +66,12 @@ class Outcome:
 
     @classmethod
     def answered(cls, response: AgentResponse) -> Outcome:
+        """The stored agent message keeps what a reader of the conversation must still see later: the
+        answer's kind, and whether it was degraded, cut off or flagged as untrustworthy."""
         metadata = {
             "response_type": response.response_type.value,
             "degraded": bool(response.metadata.get("degraded")),
+            **{key: response.metadata[key] for key in TRUST_FIELDS if response.metadata.get(key)},
         }
         return cls("completed", response.content, metadata, response=response)
 

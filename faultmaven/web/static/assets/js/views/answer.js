@@ -1,5 +1,7 @@
 // One message of the conversation. An agent answer shows its Markdown, the marker of a response type
-// that asks the user to act, the degraded-answer notice, evidence requests, plan and numbered citations.
+// that asks the user to act, the degraded-answer notice, the quality notice (an answer cut off at the model's
+// output limit, or one that mostly repeats its prompt, instructions or tool descriptions), evidence
+// requests, plan and numbered citations.
 
 import { enc } from '../api.js';
 import { appendChildren, h, timeElement } from '../dom.js';
@@ -16,6 +18,13 @@ const RESPONSE_MARKERS = {
   PLAN_PROPOSAL: ['Plan proposed', 'info'],
 };
 const SNIPPET_CHARS = 140;
+const QUALITY_FLAGS = {
+  truncated: 'it was cut off at the model\'s output limit and may be incomplete',
+  echoes_prompt: 'it mostly repeats the question and the conversation',
+  echoes_instructions: 'it mostly repeats FaultMaven\'s instructions to the model',
+  echoes_tool_descriptions: 'it mostly repeats the descriptions of FaultMaven\'s tools',
+  repetitive: 'it keeps repeating itself',
+};
 
 export function messageArticle(role, createdAt) {
   const who = role === 'user' ? 'You' : role === 'agent' ? 'FaultMaven' : 'System';
@@ -43,11 +52,15 @@ export function renderAgentAnswer(article, response, caseId) {
   const marker = RESPONSE_MARKERS[responseType];
   if (marker) head.append(badge(marker[0], marker[1]));
   if (metadata.degraded) head.append(badge('Degraded answer', 'warn'));
+  const flags = qualityFlags(metadata);
+  if (flags.length) head.append(badge(flags.includes('truncated') && flags.length === 1 ? 'Cut off' : 'Unreliable answer', 'warn'));
+  article.dataset.qualityFlags = flags.join(' ');
 
   const body = article.querySelector('.message-body');
   body.replaceChildren();
   appendChildren(body, [
     metadata.degraded ? degradedNotice(metadata) : null,
+    flags.length ? qualityNotice(flags) : null,
     h('div', { class: 'markdown' }, renderMarkdown(response.content)),
     planList(response.plan),
     evidenceRequests(response.evidence_requests, caseId),
@@ -57,7 +70,26 @@ export function renderAgentAnswer(article, response, caseId) {
   addCopyButtons(body);
 }
 
+function qualityFlags(metadata) {
+  return (Array.isArray(metadata.quality_flags) ? metadata.quality_flags : [])
+    .concat(metadata.truncated && !(metadata.quality_flags || []).includes('truncated') ? ['truncated'] : []);
+}
+
+function qualityNotice(flags) {
+  const reasons = flags.map((flag) => QUALITY_FLAGS[flag] || flag.replaceAll('_', ' '));
+  return h('div', { class: 'notice notice-warn quality', role: 'note' },
+    h('strong', {}, 'Check this answer: '), `${reasons.join('; ')}. `,
+    'A larger model, or the compact profile for a small one, usually does better. See ',
+    h('a', { href: '#/settings' }, 'Settings'), '.');
+}
+
 function degradedNotice(metadata) {
+  if (metadata.degraded_reason === 'invalid_model_output') {
+    return h('div', { class: 'notice notice-warn degraded', role: 'note' },
+      h('strong', {}, 'The AI model\'s output could not be used: '),
+      'the model answered, but not in a form FaultMaven could use, so this answer was built without an LLM. ',
+      'Asking again may help; a small model may need the compact profile. See ', h('a', { href: '#/settings' }, 'Settings'), '.');
+  }
   const noProvider = metadata.degraded_reason === 'no_llm_configured';
   return h('div', { class: 'notice notice-warn degraded', role: 'note' },
     h('strong', {}, noProvider ? 'No AI model is configured: ' : 'No AI model answered: '),
