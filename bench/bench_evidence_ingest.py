@@ -24,8 +24,8 @@ from _server import ROOT, BenchStack, terminate_on_signals
 from bench_log_digest import baseline_read_split, generate
 
 from faultmaven.infrastructure.security.sanitizer import Sanitizer
-from faultmaven.services.evidence.text_reader import chunk_lines, read_lines
 from faultmaven.services.logs import digest_file
+from faultmaven.services.logs.text_reader import chunk_lines, read_lines
 
 POLL_SECONDS = 0.1
 

@@ -367,8 +367,8 @@ def logs_digest(
     """Print a compact digest of a log file: event templates, errors, bursts, time line."""
     from rich.progress import Progress
 
-    from faultmaven.services.evidence.text_reader import BinaryContentError
     from faultmaven.services.logs import digest_file, render_markdown
+    from faultmaven.services.logs.text_reader import BinaryContentError
 
     try:
         with Progress(transient=True) as progress:

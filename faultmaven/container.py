@@ -35,9 +35,10 @@ from faultmaven.services.accounts.auth import AuthService
 from faultmaven.services.accounts.passwords import Passwords
 from faultmaven.services.accounts.service import AccountService
 from faultmaven.services.accounts.sessions import SessionService
-from faultmaven.services.accounts.sharing import AuditLog, SharingService
+from faultmaven.services.accounts.sharing import SharingService
 from faultmaven.services.accounts.teams import TeamService
 from faultmaven.services.agent_service import AgentService
+from faultmaven.services.cases.audit import AuditLog
 from faultmaven.services.cases.reports import ReportService
 from faultmaven.services.cases.retention import RetentionService
 from faultmaven.services.cases.service import CaseService

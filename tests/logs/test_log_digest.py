@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from faultmaven.cli import app
-from faultmaven.services.evidence.text_reader import BinaryContentError
 from faultmaven.services.logs import (
     DigestBuilder,
     detect_header,
@@ -20,6 +19,7 @@ from faultmaven.services.logs import (
     exception_signature,
     render_markdown,
 )
+from faultmaven.services.logs.text_reader import BinaryContentError
 
 START = datetime(2024, 5, 1, 12, 0, 0)
 

@@ -1,8 +1,7 @@
-"""Case sharing: who participates in a case with which role, ownership transfer, and the audit trail."""
+"""Case sharing: who takes part in a case with which role, and ownership transfer (both audited)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -10,11 +9,12 @@ from pydantic import BaseModel, Field, model_validator
 from faultmaven.infrastructure.persistence import sharing_repository as repo
 from faultmaven.infrastructure.persistence import user_repository
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.sharing_tables import AuditEventRow, CaseParticipantRow
+from faultmaven.infrastructure.persistence.sharing_tables import CaseParticipantRow
 from faultmaven.infrastructure.persistence.tables import CaseRow, UserRow
 from faultmaven.infrastructure.persistence.team_tables import TeamRow
-from faultmaven.models.case import new_id, utcnow
+from faultmaven.models.case import utcnow
 from faultmaven.models.sharing import AuditEvent, CaseRole, Participant, PrincipalType
+from faultmaven.services.cases.audit import AuditLog
 from faultmaven.services.cases.service import CaseService
 from faultmaven.services.errors import ConflictError, NotFoundError, UnprocessableError
 
@@ -31,49 +31,6 @@ class ShareTarget(BaseModel):
         if sum(value is not None for value in (self.user_id, self.username, self.team_id)) != 1:
             raise ValueError("give exactly one of user_id, username or team_id")
         return self
-
-
-class AuditLog:
-    """Appends to the audit trail; rows outlive their case for `retention`."""
-
-    def __init__(self, database: Database, retention: timedelta):
-        self._db = database
-        self._retention = retention
-
-    async def record(self, actor_id: str | None, case_id: str, action: str, **details: Any) -> None:
-        now = utcnow()
-        async with self._db.write() as session:
-            await repo.add_audit(
-                session,
-                AuditEventRow(
-                    event_id=new_id("audit"),
-                    case_id=case_id,
-                    actor_id=actor_id,
-                    action=action,
-                    details=details,
-                    created_at=now,
-                    expires_at=now + self._retention,
-                ),
-            )
-
-    async def events(self, case_id: str, limit: int, offset: int) -> list[AuditEvent]:
-        async with self._db.read() as session:
-            rows = await repo.audit_events(session, case_id, limit, offset)
-        return [
-            AuditEvent(
-                event_id=r.event_id,
-                case_id=r.case_id,
-                actor_id=r.actor_id,
-                action=r.action,
-                details=r.details or {},
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
-
-    async def purge_expired(self) -> int:
-        async with self._db.write() as session:
-            return await repo.purge_audit(session, utcnow())
 
 
 class SharingService:

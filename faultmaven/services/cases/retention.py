@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from faultmaven.infrastructure.persistence.idempotency_store import IdempotencyStore
-from faultmaven.services.accounts.sharing import AuditLog
+from faultmaven.services.cases.audit import AuditLog
 from faultmaven.services.cases.service import CaseService
 
 

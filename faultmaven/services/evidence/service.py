@@ -40,7 +40,8 @@ from faultmaven.services.evidence.models import (
     ProcessingStatus,
     StagedUpload,
 )
-from faultmaven.services.evidence.text_reader import (
+from faultmaven.services.logs import LogDigest
+from faultmaven.services.logs.text_reader import (
     BinaryContentError,
     LineChunk,
     TextFacts,
@@ -48,7 +49,6 @@ from faultmaven.services.evidence.text_reader import (
     inspect_text,
     read_lines,
 )
-from faultmaven.services.logs import LogDigest
 from faultmaven.services.logs.worker import start_digester
 
 BACKGROUND_THRESHOLD_BYTES = 5 * 1024 * 1024

@@ -11,6 +11,7 @@ from pathlib import Path
 from faultmaven.services.logs.digest import DigestBuilder, LogDigest
 from faultmaven.services.logs.header import HeaderSchema, detect_header
 from faultmaven.services.logs.templates import TemplateMiner
+from faultmaven.services.logs.text_reader import inspect_text
 
 HEADER_SAMPLE_LINES = 200
 PROGRESS_EVERY_BYTES = 1 << 20
@@ -56,8 +57,6 @@ def digest_file(path: str | Path, progress: Callable[[int], None] | None = None)
     A binary file is refused (`BinaryContentError`, a ValueError with a message for the user) by the
     check evidence uploads get, run on the file's first lines; it also picks the encoding.
     """
-    from faultmaven.services.evidence.text_reader import inspect_text  # evidence imports this module
-
     path = Path(path)
     with path.open("rb") as raw:
         head = raw.read(SNIFF_BYTES)

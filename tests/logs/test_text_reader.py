@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from faultmaven.services.evidence import text_reader
-from faultmaven.services.evidence.text_reader import TRUNCATED_MARK, read_lines, split_lines
+from faultmaven.services.logs import text_reader
+from faultmaven.services.logs.text_reader import TRUNCATED_MARK, read_lines, split_lines
 
 SMALL_LIMIT = 8
 
