@@ -13,6 +13,8 @@ import typer
 from pydantic import ValidationError
 
 from faultmaven.api.lifespan import settings_error_line
+from faultmaven.cli.running import with_container
+from faultmaven.cli.users import users_app
 from faultmaven.config.settings import Settings
 from faultmaven.services.knowledge.models import DocumentType
 
@@ -22,7 +24,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-users_app = typer.Typer(help="Users and their tokens (token auth mode).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 logs_app = typer.Typer(help="Log parsing and digests, offline.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -165,148 +166,6 @@ def db_upgrade() -> None:
     typer.echo(f"database at revision {asyncio.run(run())}")
 
 
-def _with_container(action, *, serve: bool = False):  # type: ignore[no-untyped-def]
-    """Run `action(container)` on a container for one command. Only `serve`-like commands start the
-    server's background work; the others just migrate, so that nothing is cut off mid-query at exit."""
-    from faultmaven.container import Container
-    from faultmaven.infrastructure.persistence.migrations import upgrade_to_head
-
-    async def run():  # type: ignore[no-untyped-def]
-        container = Container()
-        if serve:
-            await container.start()
-        elif container.settings.migrate_on_start:
-            await upgrade_to_head(container.database)
-        try:
-            return await action(container)
-        finally:
-            await container.stop()
-
-    return asyncio.run(run())
-
-
-def _run_users(action):  # type: ignore[no-untyped-def]
-    """`_with_container`, with a service's refusal (unknown user, name taken, weak password) printed as
-    one line and exit code 1 instead of a traceback."""
-    from faultmaven.services.errors import ServiceError
-
-    try:
-        return _with_container(action)
-    except ServiceError as error:
-        typer.echo(f"error: {error.detail}", err=True)
-        raise typer.Exit(code=1) from error
-
-
-def _prompt_password() -> str:
-    from faultmaven.services.accounts.passwords import check_password_policy
-    from faultmaven.services.errors import ServiceError
-
-    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        check_password_policy(password)
-    except ServiceError as error:
-        raise typer.BadParameter(error.detail) from error
-    return password
-
-
-def _check_username(name: str) -> None:
-    """The same rule as `POST /api/v1/users`: 3 to 50 letters, digits and `._@-`."""
-    from pydantic import ValidationError
-
-    from faultmaven.api.v1.account_schemas import UserCreateBody
-
-    try:
-        UserCreateBody(username=name)
-    except ValidationError as error:
-        raise typer.BadParameter(
-            f"{name!r} is not a valid user name: use 3 to 50 letters, digits, '.', '_', '@' or '-'",
-            param_hint="NAME",
-        ) from error
-
-
-def _change_user(name: str, change):  # type: ignore[no-untyped-def]
-    """Apply `change(account_service, user_id)` to the user called `name` and return the result."""
-
-    async def action(container):  # type: ignore[no-untyped-def]
-        user = await container.auth_service.get_user(name)
-        return await change(container.account_service, user.user_id)
-
-    return _run_users(action)
-
-
-@users_app.command("create")
-def users_create(
-    name: str,
-    admin: Annotated[bool, typer.Option("--admin", help="Give the user the admin role.")] = False,
-    password: Annotated[
-        bool, typer.Option("--password", help="Prompt for a password (twice) so the user can log in.")
-    ] = False,
-    email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
-) -> None:
-    """Create a user and print an API token for them (shown once)."""
-    _check_username(name)
-    secret = _prompt_password() if password else None
-
-    async def action(container):  # type: ignore[no-untyped-def]
-        user = await container.account_service.create_account(name, password=secret, admin=admin, email=email)
-        return user, await container.auth_service.issue_token(user.user_id, name="cli")
-
-    user, token = _run_users(action)
-    typer.echo(f"created user {user.username} ({user.user_id}){' with admin role' if admin else ''}")
-    typer.echo(f"token (shown once, store it now): {token}")
-
-
-@users_app.command("token")
-def users_token(name: str) -> None:
-    """Issue a new API token for an existing user (shown once)."""
-
-    async def action(container):  # type: ignore[no-untyped-def]
-        user = await container.auth_service.get_user(name)
-        return await container.auth_service.issue_token(user.user_id, name="cli")
-
-    typer.echo(f"token (shown once, store it now): {_run_users(action)}")
-
-
-@users_app.command("list")
-def users_list() -> None:
-    """List users: name, id, roles, then `password` if they can log in and `disabled` if disabled."""
-    for user in _with_container(lambda container: container.auth_service.list_users()):
-        flags = (["password"] if user.has_password else []) + (["disabled"] if user.disabled else [])
-        typer.echo("\t".join([user.username, user.user_id, ",".join(user.roles), *flags]))
-
-
-@users_app.command("disable")
-def users_disable(name: str) -> None:
-    """Disable a user: no login, and every token of theirs is revoked."""
-    _change_user(name, lambda accounts, user_id: accounts.set_disabled(user_id, True))
-    typer.echo(f"disabled {name}")
-
-
-@users_app.command("enable")
-def users_enable(name: str) -> None:
-    """Enable a user again (and lift a login lockout); issue a new token with `users token`."""
-    _change_user(name, lambda accounts, user_id: accounts.set_disabled(user_id, False))
-    typer.echo(f"enabled {name}")
-
-
-@users_app.command("reset-password")
-def users_reset_password(name: str) -> None:
-    """Set a user's password (prompted twice); this also lifts a login lockout."""
-    secret = _prompt_password()
-    _change_user(name, lambda accounts, user_id: accounts.set_password(user_id, secret))
-    typer.echo(f"password of {name} set")
-
-
-@users_app.command("make-admin")
-def users_make_admin(
-    name: str,
-    revoke: Annotated[bool, typer.Option("--revoke", help="Take the admin role away instead.")] = False,
-) -> None:
-    """Give a user the admin role, or take it away with --revoke."""
-    _change_user(name, lambda accounts, user_id: accounts.set_admin(user_id, not revoke))
-    typer.echo(f"{name} is {'no longer' if revoke else 'now'} an admin")
-
-
 @app.command()
 def worker() -> None:
     """Run query jobs from the Redis queue (FAULTMAVEN_QUEUE_URL) until interrupted."""
@@ -318,7 +177,7 @@ def worker() -> None:
             raise typer.BadParameter("set FAULTMAVEN_QUEUE_URL=redis://... to run separate workers")
         await queue.run_worker()
 
-    _with_container(action, serve=True)
+    with_container(action, serve=True)
 
 
 @keys_app.command("generate")
@@ -334,14 +193,14 @@ def keys_rotate() -> None:
     """Re-encrypt every stored original under the first key; older keys may then be removed."""
     from faultmaven.infrastructure.persistence.key_rotation import reencrypt_originals
 
-    count = _with_container(lambda container: reencrypt_originals(container.database))
+    count = with_container(lambda container: reencrypt_originals(container.database))
     typer.echo(f"{count} stored rows re-encrypted with the first key")
 
 
 @app.command()
 def purge() -> None:
     """Delete cases past their retention and expired idempotency records now."""
-    purged = _with_container(lambda container: container.retention.purge_once())
+    purged = with_container(lambda container: container.retention.purge_once())
     typer.echo(", ".join(f"{count} {name}" for name, count in purged.items()) + " purged")
 
 
@@ -396,13 +255,13 @@ def kb_ingest(
     ] = None,
 ) -> None:
     """Ingest Markdown/text files (recursively); ingesting a file again updates its document."""
-    from faultmaven.cli_kb import ingest_path
+    from faultmaven.cli.kb import ingest_path
 
     valid = [kind.value for kind in DocumentType]
     if document_type is not None and document_type not in valid:
         typer.echo(f"error: unknown --type {document_type!r}; use one of: {', '.join(valid)}", err=True)
         raise typer.Exit(code=1)
-    lines, failed = _with_container(lambda container: ingest_path(container, path, document_type, personal))
+    lines, failed = with_container(lambda container: ingest_path(container, path, document_type, personal))
     for line in lines:
         typer.echo(line)
     if failed:
@@ -446,7 +305,3 @@ def eval_suite(
     if min_score is not None and result.summary.score < min_score:
         typer.echo(f"score {result.summary.score} is below --min-score {min_score}", err=True)
         raise typer.Exit(code=1)
-
-
-if __name__ == "__main__":
-    main()
