@@ -4,8 +4,9 @@
 offline answer), and stores nothing; the query runner stores the exchange. `process_query_for_case` is the
 design document's method for callers outside that pipeline: it also persists both messages itself.
 
-Every text bound for an LLM passes through `_Masking.mask` (the prompt, the server's retrieval in the compact
-profile, and tool output through `_SanitizingTool`), with the turn's copy of the case's reversible table.
+Every text bound for an LLM passes through `Masking.mask` (services/agent/masking.py: the prompt, the
+server's retrieval in the compact profile, and tool output through `SanitizingTool`), with the turn's copy of
+the case's reversible table.
 An answer is restored with only the placeholders this turn actually sent: one the model invents or copies from
 elsewhere stays as it is, so it can never be turned into a real value the model never saw.
 
@@ -18,17 +19,13 @@ model answers in plain text. Either way an answer that stopped at the output-tok
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
-from pydantic import BaseModel, ValidationError
 
-from faultmaven.infrastructure.security.sanitizer import PLACEHOLDER_PATTERN
-from faultmaven.models.agent import AgentResponse, QueryRequest, ResponseType, Source, ViewState
+from faultmaven.models.agent import AgentResponse, QueryRequest, Source, ViewState
 from faultmaven.models.case import Case, CaseMessage, MessageType
 from faultmaven.models.interfaces import (
     BaseTool,
@@ -40,126 +37,26 @@ from faultmaven.models.interfaces import (
     ITracer,
     LLMCall,
     LLMProviderError,
-    LLMResult,
-    StreamEvent,
     ToolContext,
-    ToolResult,
 )
 from faultmaven.models.turn import Turn
-from faultmaven.services.agent.offline import (
-    OfflineFacts,
-    build_offline_content,
-    findings_excerpt,
-    offline_sources,
-)
+from faultmaven.services.agent.masking import EventSink, Masking, RestoringRelay, SanitizingTool
+from faultmaven.services.agent.offline import OfflineFacts, findings_excerpt, offline_sources, search_tools
 from faultmaven.services.agent.output import (
     AGENT_INSTRUCTIONS,
     COMPACT_INSTRUCTIONS,
-    TRUNCATION_NOTICE,
     AgentAnswer,
     EchoSources,
-    answer_from_compact_text,
-    answer_from_text,
-    clean_answer,
-    quality_flags,
 )
+from faultmaven.services.agent.prompts import tool_texts, with_conversation, with_findings
+from faultmaven.services.agent.reply import Ask, offline_response, response_from_llm
 
 DEFAULT_CONTEXT_MESSAGES = 10
 SOURCE_TAG = "case_agent_integration"
-_PLACEHOLDER_TAIL = re.compile(r"<[A-Z0-9_]{0,40}$")
-_WORD = re.compile(r"\w")
-"""An answer without a single letter or digit (a bare code fence, punctuation) is no answer."""
-
-
-class EventSink(Protocol):
-    """Where a streamed query's progress goes (`services.queries.events.QueryEventWriter`)."""
-
-    async def emit(self, event: str, data: dict[str, Any]) -> None: ...
-
 
 COMPACT_EXCERPT_CHARS = 2400
 """How much of the server's own retrieval the compact profile puts in the prompt: about 600 tokens at four
 characters a token, more for log lines (timestamps and ids split into many tokens)."""
-
-
-@dataclass
-class _Masking:
-    """Masks text for the LLM with one table (the turn's copy of the case's, or a throwaway one) and
-    restores the answer with the part of it this turn sent: `sent` holds every placeholder that left in a
-    masked text."""
-
-    sanitizer: ISanitizer
-    table: dict[str, str] = field(default_factory=dict)
-    sent: dict[str, str] = field(default_factory=dict)
-
-    def mask(self, text: str) -> str:
-        masked = self.sanitizer.sanitize(text, self.table)
-        if "<" in masked:
-            for match in PLACEHOLDER_PATTERN.finditer(masked):
-                if match[0] in self.table:
-                    self.sent[match[0]] = self.table[match[0]]
-        return masked
-
-    def restore(self, text: str) -> str:
-        return self.sanitizer.restore(text, self.sent)
-
-
-@dataclass(frozen=True)
-class _Ask:
-    """One question as the answering code needs it, whichever entry point it came through."""
-
-    prompt: str
-    query: str
-    session_id: str | None
-    tool_context: ToolContext
-    masking: _Masking
-    case: Case | None = None
-
-
-class _SanitizingTool:
-    """A tool whose output is masked before the model reads it (or a stream shows it); sources stay
-    unmasked for the user."""
-
-    def __init__(self, tool: BaseTool[Any], masking: _Masking, events: EventSink | None):
-        self._tool = tool
-        self._masking = masking
-        self._events = events
-        self.name = tool.name
-        self.description = tool.description
-        self.args_model = tool.args_model
-
-    async def execute(self, context: ToolContext, args: BaseModel) -> ToolResult:
-        if self._events is not None:
-            await self._events.emit("tool_call", {"name": self.name, "args": args.model_dump(mode="json")})
-        result = await self._tool.execute(context, args)
-        masked = self._masking.mask(result.text)
-        if self._events is not None:
-            await self._events.emit(
-                "tool_result", {"name": self.name, "text": masked[:2000], "sources": len(result.sources)}
-            )
-        return ToolResult(text=masked, sources=result.sources)
-
-
-class _RestoringRelay:
-    """Relays streamed answer text with masks restored for the case's user; a placeholder split across
-    deltas is held back until it is complete."""
-
-    def __init__(self, events: EventSink, masking: _Masking):
-        self._events = events
-        self._masking = masking
-        self._held = ""
-
-    async def __call__(self, event: StreamEvent) -> None:
-        if event.kind == "reset":
-            self._held = ""
-            await self._events.emit("reset", event.data)
-            return
-        text = self._held + event.data.get("text", "")
-        tail = _PLACEHOLDER_TAIL.search(text)
-        self._held = tail.group(0) if tail else ""
-        ready = text[: len(text) - len(self._held)]
-        if ready:
-            await self._events.emit("text_delta", {"text": self._masking.restore(ready)})
 
 
 class AgentService:
@@ -184,7 +81,7 @@ class AgentService:
         self._metrics = metrics
         self.logger = structlog.get_logger(__name__)
         self._echo_sources = {
-            "default": EchoSources.of(AGENT_INSTRUCTIONS, _tool_texts(self._tools)),
+            "default": EchoSources.of(AGENT_INSTRUCTIONS, tool_texts(self._tools)),
             "compact": EchoSources.of(COMPACT_INSTRUCTIONS, []),
         }
 
@@ -219,12 +116,12 @@ class AgentService:
         started = time.perf_counter()
         with self._tracer.trace("process_case_query", case_integration=True):
             conversation = await self._get_case_conversation_context(turn.case_id)
-            ask = _Ask(
-                prompt=_with_conversation(conversation, turn.query),
+            ask = Ask(
+                prompt=with_conversation(conversation, turn.query),
                 query=turn.query,
                 session_id=turn.session_id,
                 tool_context=ToolContext(case_id=turn.case_id, user_id=turn.caller.user_id),
-                masking=_Masking(self._sanitizer, turn.mask_map),
+                masking=Masking(self._sanitizer, turn.mask_map),
                 case=turn.case,
             )
             response, outcome = await self._respond(ask, lambda: self._llm_answer(ask, events, stream))
@@ -247,19 +144,19 @@ class AgentService:
             return await self._offline_response(ask, "no_llm_configured", {})
         return await self._llm_answer(ask, events, stream=events is not None)
 
-    def _ask_for(self, request: QueryRequest, case: Case | None, table: dict[str, str]) -> _Ask:
+    def _ask_for(self, request: QueryRequest, case: Case | None, table: dict[str, str]) -> Ask:
         case_id = request.context.get("case_id")
-        return _Ask(
+        return Ask(
             prompt=request.query,
             query=request.context.get("original_query", request.query),
             session_id=request.session_id,
             tool_context=ToolContext(case_id=case_id, user_id=request.context.get("user_id")),
-            masking=_Masking(self._sanitizer, table),
+            masking=Masking(self._sanitizer, table),
             case=case,
         )
 
     async def _respond(
-        self, ask: _Ask, llm_answer: Callable[[], Awaitable[AgentResponse]]
+        self, ask: Ask, llm_answer: Callable[[], Awaitable[AgentResponse]]
     ) -> tuple[AgentResponse, str]:
         """The answer and its outcome label: the LLM's, or the offline answer saying why not."""
         if not self._llm.configured:
@@ -282,31 +179,31 @@ class AgentService:
             details = {"server": type(error).__name__}
             return await self._offline_response(ask, "internal_error", details), "error"
 
-    async def _llm_answer(self, ask: _Ask, events: EventSink | None, stream: bool) -> AgentResponse:
-        on_stream = _RestoringRelay(events, ask.masking) if events is not None and stream else None
+    async def _llm_answer(self, ask: Ask, events: EventSink | None, stream: bool) -> AgentResponse:
+        on_stream = RestoringRelay(events, ask.masking) if events is not None and stream else None
         if self._profile == "compact":
             return await self._compact_answer(ask, on_stream)
         call = LLMCall(
             instructions=AGENT_INSTRUCTIONS,
             prompt=ask.masking.mask(ask.prompt),
             output_type=AgentAnswer,
-            tools=[_SanitizingTool(tool, ask.masking, events) for tool in self._tools],
+            tools=[SanitizingTool(tool, ask.masking, events) for tool in self._tools],
             tool_context=ask.tool_context,
             time_budget_seconds=self._time_budget,
             on_stream=on_stream,
         )
         return await self._generate(ask, call, [])
 
-    async def _compact_answer(self, ask: _Ask, on_stream: _RestoringRelay | None) -> AgentResponse:
+    async def _compact_answer(self, ask: Ask, on_stream: RestoringRelay | None) -> AgentResponse:
         """The compact profile's turn: the server retrieves (as for the offline answer), the model reads the
         top findings in its prompt and answers in plain text, with no tool to call."""
-        results = await self._search_tools(ask.query, ask.tool_context)
+        results = await search_tools(self._tools, ask.query, ask.tool_context)
         facts = OfflineFacts(query=ask.query, case=ask.case, tool_results=results)
         question = ask.masking.mask(ask.prompt)
         findings = ask.masking.mask(findings_excerpt(facts, COMPACT_EXCERPT_CHARS))
         call = LLMCall(
             instructions=COMPACT_INSTRUCTIONS,
-            prompt=_with_findings(question, findings),
+            prompt=with_findings(question, findings),
             output_type=str,
             tool_context=ask.tool_context,
             time_budget_seconds=self._time_budget,
@@ -315,7 +212,7 @@ class AgentService:
         return await self._generate(ask, call, offline_sources(facts), (question, findings))
 
     async def _generate(
-        self, ask: _Ask, call: LLMCall, retrieved: list[Source], asked: tuple[str, str] | None = None
+        self, ask: Ask, call: LLMCall, retrieved: list[Source], asked: tuple[str, str] | None = None
     ) -> AgentResponse:
         """Ask the model; `asked` is the prompt as (conversation and question, server findings), when the
         server added findings to it."""
@@ -330,103 +227,14 @@ class AgentService:
                     "llm.tool_calls": len(result.tool_calls),
                 }
             )
-        return self._response_from_llm(ask, call, result, retrieved, asked or (call.prompt, ""))
+        asked = asked or (call.prompt, "")
+        return response_from_llm(ask, call, result, retrieved, asked, self._echo_sources)
 
-    def _response_from_llm(
-        self, ask: _Ask, call: LLMCall, result: LLMResult, retrieved: list[Source], asked: tuple[str, str]
-    ) -> AgentResponse:
-        compact = call.output_type is str
-        if isinstance(result.output, AgentAnswer):
-            answer = clean_answer(result.output)
-        else:
-            answer = (answer_from_compact_text if compact else answer_from_text)(str(result.output))
-        if not _WORD.search(answer.content):
-            why = "empty answer (cut off at the output-token limit)" if result.truncated else "empty answer"
-            raise InvalidModelOutputError("the model returned an empty answer", {result.provider: why})
-        flags = quality_flags(
-            answer.content,
-            asked[0],
-            self._echo_sources["compact" if compact else "default"],
-            truncated=result.truncated,
-            retrieved=asked[1],
-        )
-        if flags:
-            self.logger.warning("answer flagged", flags=flags, provider=result.provider, model=result.model)
-        sources = _dedupe(
-            [
-                *retrieved,
-                *(
-                    Source(
-                        type=s.type,
-                        content=s.content,
-                        confidence=s.confidence,  # type: ignore[arg-type]
-                        metadata=s.metadata,
-                    )
-                    for record in result.tool_calls
-                    for s in record.result.sources
-                ),
-            ]
-        )
-        return AgentResponse(
-            content=ask.masking.restore(answer.content) + (TRUNCATION_NOTICE if result.truncated else ""),
-            response_type=answer.response_type,
-            session_id=ask.session_id,
-            case_id=ask.tool_context.case_id,
-            confidence_score=answer.confidence,
-            sources=sources,
-            plan=answer.plan,
-            evidence_requests=answer.evidence_requests,
-            suggested_actions=answer.suggested_actions,
-            next_action_hint=answer.next_action_hint,
-            view_state=ViewState(session_id=ask.session_id),
-            metadata={
-                "provider": result.provider,
-                "model": result.model,
-                "degraded": False,
-                "input_tokens": result.input_tokens,
-                "output_tokens": result.output_tokens,
-                "tool_calls": [record.name for record in result.tool_calls],
-                "profile": "compact" if compact else "default",
-                "truncated": result.truncated,
-                "quality_flags": flags,
-            },
-        )
 
-    async def _offline_response(self, ask: _Ask, reason: str, details: dict[str, str]) -> AgentResponse:
-        facts = OfflineFacts(
-            query=ask.query, case=ask.case, tool_results=await self._search_tools(ask.query, ask.tool_context)
-        )
-        return AgentResponse(
-            content=build_offline_content(facts, reason, details),
-            response_type=ResponseType.ANSWER,
-            session_id=ask.session_id,
-            case_id=ask.tool_context.case_id,
-            sources=offline_sources(facts),
-            view_state=ViewState(session_id=ask.session_id),
-            metadata={
-                "degraded": True,
-                "degraded_reason": reason,
-                "provider": None,
-                "model": None,
-                **({"provider_errors": details} if details else {}),
-            },
-        )
-
-    async def _search_tools(self, query: str, context: ToolContext) -> list[ToolResult]:
-        """Without an LLM to choose, run every tool that can run on the user's words alone (a `query`
-        argument, or no required argument: the evidence digests)."""
-        results = []
-        for tool in self._tools:
-            arguments = {"query": query[:500]} if "query" in tool.args_model.model_fields else {}
-            try:
-                args = tool.args_model(**arguments)
-            except ValidationError:
-                continue
-            try:
-                results.append(await tool.execute(context, args))
-            except Exception:
-                self.logger.warning("tool failed in offline answer", tool=tool.name)
-        return results
+    async def _offline_response(self, ask: Ask, reason: str, details: dict[str, str]) -> AgentResponse:
+        results = await search_tools(self._tools, ask.query, ask.tool_context)
+        facts = OfflineFacts(query=ask.query, case=ask.case, tool_results=results)
+        return offline_response(ask, facts, reason, details)
 
     async def process_query_for_case(
         self, case_id: str, request: QueryRequest, events: EventSink | None = None
@@ -485,7 +293,7 @@ class AgentService:
 
     def _create_enhanced_request(self, request: QueryRequest, context: str, case_id: str) -> QueryRequest:
         extra: dict[str, Any] = {"case_id": case_id, "original_query": request.query}
-        query = _with_conversation(context, request.query)
+        query = with_conversation(context, request.query)
         if context:
             extra["case_conversation_context"] = True
         return QueryRequest(
@@ -573,30 +381,3 @@ class AgentService:
         if self._metrics is not None:
             self._metrics.case_context_injections_total.labels(outcome=outcome).inc()
 
-
-def _with_findings(prompt: str, findings: str) -> str:
-    """The compact profile's prompt: the question with the server's own retrieval after it."""
-    if not findings:
-        return f"{prompt}\n\n(No evidence or runbook in this case matched the question.)"
-    return f"{prompt}\n\nWhat the server found in this case's evidence and runbooks:\n{findings}"
-
-
-def _tool_texts(tools: Sequence[BaseTool[Any]]) -> list[str]:
-    """What the default profile tells the model about its tools and answer, as an answer could recite it."""
-    texts = [f"{tool.name} {tool.description} {tool.args_model.model_json_schema()}" for tool in tools]
-    return [*texts, str(AgentAnswer.model_json_schema())]
-
-
-def _with_conversation(conversation: str, query: str) -> str:
-    return f"{conversation}\n\nCurrent query: {query}" if conversation else query
-
-
-def _dedupe(sources: list[Source]) -> list[Source]:
-    seen: set[tuple[str, str, str]] = set()
-    unique = []
-    for source in sources:
-        key = (source.type, source.content, repr(sorted(source.metadata.items())))
-        if key not in seen:
-            seen.add(key)
-            unique.append(source)
-    return unique

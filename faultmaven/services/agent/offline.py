@@ -7,11 +7,18 @@ the server holds (the case, what the engineer said, what the tools found) with t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from pydantic import ValidationError
 
 from faultmaven.models.agent import Source
 from faultmaven.models.case import Case
-from faultmaven.models.interfaces import ToolResult, ToolSource
+from faultmaven.models.interfaces import BaseTool, ToolContext, ToolResult, ToolSource
+
+logger = structlog.get_logger(__name__)
 
 CONFIGURE_HINT = (
     "To get AI answers, set `FAULTMAVEN_LLM_PROVIDERS` and restart the server, for example:\n"
@@ -30,6 +37,23 @@ class OfflineFacts:
     query: str
     case: Case | None = None
     tool_results: list[ToolResult] = field(default_factory=list)
+
+
+async def search_tools(tools: Sequence[BaseTool[Any]], query: str, context: ToolContext) -> list[ToolResult]:
+    """Without an LLM to choose, run every tool that can run on the user's words alone (a `query`
+    argument, or no required argument: the evidence digests)."""
+    results = []
+    for tool in tools:
+        arguments = {"query": query[:500]} if "query" in tool.args_model.model_fields else {}
+        try:
+            args = tool.args_model(**arguments)
+        except ValidationError:
+            continue
+        try:
+            results.append(await tool.execute(context, args))
+        except Exception:
+            logger.warning("tool failed in offline answer", tool=tool.name)
+    return results
 
 
 def _reason_text(reason: str, details: dict[str, str]) -> str:
