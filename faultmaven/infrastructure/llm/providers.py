@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx2
-from openai import AsyncOpenAI
 from pydantic_ai.models import Model, create_async_httpx2_client
 from pydantic_ai.models.openai import OpenAIChatModel
 from pydantic_ai.providers.ollama import OllamaProvider
@@ -18,6 +17,7 @@ from pydantic_ai.providers.openai import OpenAIProvider
 from pydantic_ai.providers.openai_compatible import OpenAICompatibleProvider
 
 from faultmaven.infrastructure.llm.config import ProviderSpec
+from faultmaven.infrastructure.llm.openai_client import LeanAsyncOpenAI
 
 PLACEHOLDER_API_KEY = "api-key-not-set"
 """Sent to keyless OpenAI-compatible servers (Ollama, vLLM), because the OpenAI SDK insists on a key."""
@@ -57,8 +57,8 @@ def _required_api_key(spec: ProviderSpec) -> str:
     return api_key
 
 
-def _openai_client(spec: ProviderSpec, api_key: str, http_client: httpx2.AsyncClient) -> AsyncOpenAI:
-    return AsyncOpenAI(
+def _openai_client(spec: ProviderSpec, api_key: str, http_client: httpx2.AsyncClient) -> LeanAsyncOpenAI:
+    return LeanAsyncOpenAI(
         base_url=spec.base_url, api_key=api_key, http_client=http_client, timeout=spec.timeout, max_retries=0
     )
 
