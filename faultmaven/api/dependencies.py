@@ -23,7 +23,8 @@ BEARER_SCHEME = HTTPBearer(
 """Declares the bearer scheme in the OpenAPI document; `get_principal` reads the header itself."""
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    """Async although it does not await: FastAPI runs a plain `def` dependency in its thread pool."""
     return request.app.state.container
 
 
@@ -59,7 +60,7 @@ async def get_principal(request: Request, _: Annotated[object, Depends(BEARER_SC
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await resolve_principal(get_container(request), request.headers)
+    principal = await resolve_principal(request.app.state.container, request.headers)
     request.state.principal = principal
     return principal
 

@@ -144,6 +144,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         log_config=None,
+        access_log=False,  # RequestContextMiddleware logs every request (route template, status, duration)
         proxy_headers=proxy_headers,
         forwarded_allow_ips=forwarded_allow_ips,
     )
