@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
@@ -77,13 +77,17 @@ async def insert_case(session: AsyncSession, row: CaseRow) -> None:
     await session.flush()
 
 
+_CASE_ROW = select(CaseRow).where(CaseRow.case_id == bindparam("case_id"), _live(bindparam("now")))
+"""The query path's statements are built once: building one (and its cache key) costs more CPU than
+SQLite takes to run it. Values travel as bind parameters."""
+_CASE_ROW_FOR_UPDATE = _CASE_ROW.with_for_update()
+
+
 async def get_case_row(
     session: AsyncSession, case_id: str, now: datetime, *, for_update: bool = False
 ) -> CaseRow | None:
-    statement = select(CaseRow).where(CaseRow.case_id == case_id, _live(now))
-    if for_update:
-        statement = statement.with_for_update()
-    return (await session.execute(statement)).scalar_one_or_none()
+    statement = _CASE_ROW_FOR_UPDATE if for_update else _CASE_ROW
+    return (await session.execute(statement, {"case_id": case_id, "now": now})).scalar_one_or_none()
 
 
 def _filter_conditions(case_filter: CaseFilter) -> list[ColumnElement[bool]]:
@@ -178,6 +182,20 @@ async def append_messages(
     return appended
 
 
+_RESERVE = (
+    update(CaseRow)
+    .where(CaseRow.case_id == bindparam("p_case_id"), _live(bindparam("p_now")))
+    .values(
+        message_count=CaseRow.message_count + bindparam("p_count"),
+        last_activity_at=bindparam("p_now", type_=CaseRow.last_activity_at.type),
+        updated_at=bindparam("p_now", type_=CaseRow.updated_at.type),
+        expires_at=bindparam("p_expires_at", type_=CaseRow.expires_at.type),
+    )
+    .returning(CaseRow.message_count)
+)
+_RESERVE_WITH_MASKS = _RESERVE.returning(CaseRow.mask_map)
+
+
 async def reserve_sequence(
     session: AsyncSession,
     case_id: str,
@@ -194,20 +212,9 @@ async def reserve_sequence(
     gap-free numbers and an exact count. `with_masks` also returns the case's mask table as it is under
     that lock, for a caller that merges entries into it in the same transaction.
     """
-    columns = [CaseRow.message_count, *([CaseRow.mask_map] if with_masks else [])]
-    returned = (
-        await session.execute(
-            update(CaseRow)
-            .where(CaseRow.case_id == case_id, _live(now))
-            .values(
-                message_count=CaseRow.message_count + count,
-                last_activity_at=now,
-                updated_at=now,
-                expires_at=now + retention,
-            )
-            .returning(*columns)
-        )
-    ).one_or_none()
+    statement = _RESERVE_WITH_MASKS if with_masks else _RESERVE
+    parameters = {"p_case_id": case_id, "p_now": now, "p_count": count, "p_expires_at": now + retention}
+    returned = (await session.execute(statement, parameters)).one_or_none()
     if returned is None:
         return None
     return Appended(returned[0], dict(returned[1] or {}) if with_masks else None)
@@ -271,17 +278,18 @@ class TranscriptLine:
     """An answer the server built without the model (it is not the model's own earlier turn)."""
 
 
+_RECENT_TRANSCRIPT = (
+    select(CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username, CaseMessageRow.metadata_)
+    .outerjoin(UserRow, UserRow.user_id == CaseMessageRow.author_id)
+    .where(CaseMessageRow.case_id == bindparam("case_id"))
+    .order_by(CaseMessageRow.seq.desc())
+    .limit(bindparam("limit"))
+)
+
+
 async def recent_transcript(session: AsyncSession, case_id: str, limit: int) -> list[TranscriptLine]:
     """The last `limit` messages with their authors' usernames, oldest first, in one statement."""
-    rows = await session.execute(
-        select(
-            CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username, CaseMessageRow.metadata_
-        )
-        .outerjoin(UserRow, UserRow.user_id == CaseMessageRow.author_id)
-        .where(CaseMessageRow.case_id == case_id)
-        .order_by(CaseMessageRow.seq.desc())
-        .limit(limit)
-    )
+    rows = await session.execute(_RECENT_TRANSCRIPT, {"case_id": case_id, "limit": limit})
     return [
         TranscriptLine(MessageType(kind), content, name, bool((metadata or {}).get("degraded")))
         for kind, content, name, metadata in reversed(rows.all())

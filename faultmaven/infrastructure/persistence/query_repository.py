@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence.bulk import insert_rows
@@ -77,6 +77,21 @@ async def recoverable_ids(
     return list(rows.scalars())
 
 
+_FINISH = (
+    update(QueryRow)
+    .where(QueryRow.query_id == bindparam("p_query_id"), QueryRow.status.not_in(FINAL_STATUSES))
+    .values(
+        status=bindparam("p_status", type_=QueryRow.status.type),
+        completed_at=bindparam("p_now", type_=QueryRow.completed_at.type),
+        response=bindparam("p_response", type_=QueryRow.response.type),
+        error=bindparam("p_error", type_=QueryRow.error.type),
+        lease_expires_at=None,
+    )
+)
+"""Built once (see `case_repository._CASE_ROW`)."""
+_FINISH_CLAIMED = _FINISH.where(QueryRow.claimed_by == bindparam("p_worker_id"))
+
+
 async def finish_query(
     session: AsyncSession,
     query_id: str,
@@ -88,14 +103,10 @@ async def finish_query(
     worker_id: str | None = None,
 ) -> bool:
     """Record the outcome once: a query already final (e.g. cancelled meanwhile) is left alone."""
-    conditions = [QueryRow.query_id == query_id, QueryRow.status.not_in(FINAL_STATUSES)]
-    if worker_id is not None:
-        conditions.append(QueryRow.claimed_by == worker_id)
-    result = await session.execute(
-        update(QueryRow)
-        .where(*conditions)
-        .values(status=status, completed_at=now, response=response, error=error, lease_expires_at=None)
-    )
+    statement = _FINISH if worker_id is None else _FINISH_CLAIMED
+    parameters = {"p_query_id": query_id, "p_status": status, "p_now": now, "p_response": response,
+                  "p_error": error, "p_worker_id": worker_id}
+    result = await session.execute(statement, parameters)
     return bool(result.rowcount)
 
 
