@@ -4,9 +4,10 @@ bookkeeping), which cost more CPU than the statements themselves."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import Insert, Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence.tables import Base
@@ -26,5 +27,11 @@ def column_values(row: Base) -> dict[str, Any]:
 async def insert_rows(session: AsyncSession, rows: Sequence[Base]) -> None:
     """INSERT `rows` (all of one table) in one executemany; they stay plain objects, outside the session."""
     if rows:
-        table = type(rows[0]).__table__
-        await session.execute(insert(table), [column_values(row) for row in rows])
+        statement = _insert_into(type(rows[0]).__table__)
+        await session.execute(statement, [column_values(row) for row in rows])
+
+
+@cache
+def _insert_into(table: Table) -> Insert:
+    """One INSERT statement per table, built once (its cache key too)."""
+    return insert(table)

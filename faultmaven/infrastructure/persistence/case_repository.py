@@ -182,18 +182,20 @@ async def append_messages(
     return appended
 
 
+_CASES = CaseRow.__table__.c
 _RESERVE = (
-    update(CaseRow)
-    .where(CaseRow.case_id == bindparam("p_case_id"), _live(bindparam("p_now")))
+    update(CaseRow.__table__)
+    .where(_CASES.case_id == bindparam("p_case_id"), _CASES.expires_at > bindparam("p_now"))
     .values(
-        message_count=CaseRow.message_count + bindparam("p_count"),
-        last_activity_at=bindparam("p_now", type_=CaseRow.last_activity_at.type),
-        updated_at=bindparam("p_now", type_=CaseRow.updated_at.type),
-        expires_at=bindparam("p_expires_at", type_=CaseRow.expires_at.type),
+        message_count=_CASES.message_count + bindparam("p_count"),
+        last_activity_at=bindparam("p_now", type_=_CASES.last_activity_at.type),
+        updated_at=bindparam("p_now", type_=_CASES.updated_at.type),
+        expires_at=bindparam("p_expires_at", type_=_CASES.expires_at.type),
     )
-    .returning(CaseRow.message_count)
+    .returning(_CASES.message_count)
 )
-_RESERVE_WITH_MASKS = _RESERVE.returning(CaseRow.mask_map)
+"""A Core UPDATE of the table: the ORM's bulk-update path (session synchronisation) would cost more."""
+_RESERVE_WITH_MASKS = _RESERVE.returning(_CASES.mask_map)
 
 
 async def reserve_sequence(

@@ -77,19 +77,20 @@ async def recoverable_ids(
     return list(rows.scalars())
 
 
+_QUERIES = QueryRow.__table__.c
 _FINISH = (
-    update(QueryRow)
-    .where(QueryRow.query_id == bindparam("p_query_id"), QueryRow.status.not_in(FINAL_STATUSES))
+    update(QueryRow.__table__)
+    .where(_QUERIES.query_id == bindparam("p_query_id"), _QUERIES.status.not_in(FINAL_STATUSES))
     .values(
-        status=bindparam("p_status", type_=QueryRow.status.type),
-        completed_at=bindparam("p_now", type_=QueryRow.completed_at.type),
-        response=bindparam("p_response", type_=QueryRow.response.type),
-        error=bindparam("p_error", type_=QueryRow.error.type),
+        status=bindparam("p_status", type_=_QUERIES.status.type),
+        completed_at=bindparam("p_now", type_=_QUERIES.completed_at.type),
+        response=bindparam("p_response", type_=_QUERIES.response.type),
+        error=bindparam("p_error", type_=_QUERIES.error.type),
         lease_expires_at=None,
     )
 )
-"""Built once (see `case_repository._CASE_ROW`)."""
-_FINISH_CLAIMED = _FINISH.where(QueryRow.claimed_by == bindparam("p_worker_id"))
+"""Built once, as a Core UPDATE of the table (see `case_repository._CASE_ROW` and `_RESERVE`)."""
+_FINISH_CLAIMED = _FINISH.where(_QUERIES.claimed_by == bindparam("p_worker_id"))
 
 
 async def finish_query(
