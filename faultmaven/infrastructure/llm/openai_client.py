@@ -45,7 +45,7 @@ class _LeanChat(AsyncChat):
 
 
 class LeanAsyncOpenAI(AsyncOpenAI):
-    """`AsyncOpenAI` with `chat.completions.create` sending its body untransformed (see the module docstring)."""
+    """`AsyncOpenAI` whose `chat.completions.create` sends its body untransformed (see the module doc)."""
 
     @cached_property
     def chat(self) -> AsyncChat:  # type: ignore[override]
