@@ -60,7 +60,7 @@ async def get_principal(request: Request, _: Annotated[object, Depends(BEARER_SC
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
-    principal = await resolve_principal(request.app.state.container, request.headers)
+    principal = await resolve_principal(await get_container(request), request.headers)
     request.state.principal = principal
     return principal
 

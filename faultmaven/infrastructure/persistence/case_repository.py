@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
@@ -61,9 +61,13 @@ def message_from_row(row: CaseMessageRow) -> CaseMessage:
     )
 
 
-def _live(now: datetime) -> ColumnElement[bool]:
+_CASES = CaseRow.__table__.c
+"""The table's columns, for Core statements: an ORM attribute in a clause would make it an ORM statement."""
+
+
+def _live(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
     """A case past its retention is gone for every reader, even before the purge deletes it."""
-    return CaseRow.expires_at > now
+    return _CASES.expires_at > now
 
 
 def _visible_to(user_id: str, scope: str) -> ColumnElement[bool]:
@@ -182,10 +186,9 @@ async def append_messages(
     return appended
 
 
-_CASES = CaseRow.__table__.c
 _RESERVE = (
     update(CaseRow.__table__)
-    .where(_CASES.case_id == bindparam("p_case_id"), _CASES.expires_at > bindparam("p_now"))
+    .where(_CASES.case_id == bindparam("p_case_id"), _live(bindparam("p_now")))
     .values(
         message_count=_CASES.message_count + bindparam("p_count"),
         last_activity_at=bindparam("p_now", type_=_CASES.last_activity_at.type),
