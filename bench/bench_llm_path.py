@@ -6,7 +6,9 @@ structured answer offered as an output tool, a plain text reply), `--calls` time
 drift hits all alike. The baseline is the OpenAI SDK's own call: every ratio is against it.
 
 Variants:
-- openai SDK: `chat.completions.create` with the same tool schemas (the floor: what any client pays);
+- openai SDK: a stock `AsyncOpenAI`'s `chat.completions.create` with the same tool schemas (what any client
+  pays);
+- lean client (ours): the same call on the `LeanAsyncOpenAI` the router's model uses (`openai_client.py`);
 - direct model_request: `pydantic_ai.direct.model_request` with prebuilt request parameters, bare;
 - router: `LLMRouter.generate`, the path of a synchronous query (our tool loop on the direct API, over the
   failover chain with breakers and the budget, plan built once);
@@ -30,10 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _server import BenchStack, fmt, markdown_table, terminate_on_signals
+from openai import AsyncOpenAI
 from pydantic_ai import Agent, Tool
 from pydantic_ai.direct import model_request
 from pydantic_ai.messages import ModelRequest
-from pydantic_ai.models import ModelRequestParameters
+from pydantic_ai.models import ModelRequestParameters, create_async_httpx2_client
 from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.tools import ToolDefinition
 
@@ -76,7 +79,10 @@ def variants(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[object]]],
                                                "parameters": tool.args_model.model_json_schema()}}
     answer = {"type": "function", "function": {"name": "final_result", "description": "The final answer",
                                                "parameters": AgentAnswer.model_json_schema()}}
-    client = model.client  # type: ignore[attr-defined]
+    stock = AsyncOpenAI(
+        base_url=base_url, api_key="x", max_retries=0, http_client=create_async_httpx2_client()
+    )
+    lean = model.client  # type: ignore[attr-defined]
     parameters = ModelRequestParameters(
         function_tools=[ToolDefinition(name=tool.name, description=tool.description,
                                        parameters_json_schema=tool.args_model.model_json_schema())],
@@ -87,8 +93,8 @@ def variants(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[object]]],
     )
     messages = [ModelRequest.user_text_prompt(PROMPT, instructions=AGENT_INSTRUCTIONS)]
 
-    async def sdk() -> object:
-        return await client.chat.completions.create(
+    def sdk(client: AsyncOpenAI) -> Callable[[], Awaitable[object]]:
+        return lambda: client.chat.completions.create(
             model="fake-model",
             messages=[{"role": "system", "content": AGENT_INSTRUCTIONS}, {"role": "user", "content": PROMPT}],
             tools=[schema, answer],
@@ -105,7 +111,8 @@ def variants(base_url: str) -> tuple[dict[str, Callable[[], Awaitable[object]]],
     prebuilt = agent()
 
     return {
-        "openai SDK": sdk,
+        "openai SDK": sdk(stock),
+        "lean client (ours)": sdk(lean),
         "direct model_request": direct,
         "router": lambda: router.generate(call),
         "router, streamed": lambda: router.generate(streamed),
