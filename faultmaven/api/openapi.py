@@ -30,7 +30,7 @@ token); in local mode the token is optional and requests run as the local user. 
 `Idempotency-Key` header; list routes page with `limit`/`offset` and send `X-Total-Count` and `Link`."""
 
 _PHRASES = {
-    400: "The request body is not valid JSON",
+    400: "The request body is not valid JSON, or the query string holds a NUL character",
     401: "No valid bearer token (token mode)",
     403: "The caller's role does not allow this",
     404: "No such resource, or not visible to the caller",
@@ -55,6 +55,8 @@ def _statuses(path: str, method: str, operation: dict[str, Any]) -> set[int]:
         statuses.add(404)
     if parameters or has_body:
         statuses.add(422)
+    if any(parameter.get("in") == "query" for parameter in parameters):
+        statuses.add(400)
     if has_body:
         statuses |= {400, 413, 415}
     if method in WRITE_METHODS and not path.startswith(UNLIMITED_PREFIXES):

@@ -6,7 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    inspect,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
@@ -29,7 +41,11 @@ class CaseFilter:
     session_id: str | None = None
 
 
-def case_from_row(row: CaseRow) -> Case:
+CaseValues = Row[Any]
+"""A case read for reading only: `CaseRow`'s attributes, by the same names, without the ORM object."""
+
+
+def case_from_row(row: CaseRow | CaseValues) -> Case:
     return Case(
         case_id=row.case_id,
         title=row.title,
@@ -81,17 +97,26 @@ async def insert_case(session: AsyncSession, row: CaseRow) -> None:
     await session.flush()
 
 
-_CASE_ROW = select(CaseRow).where(CaseRow.case_id == bindparam("case_id"), _live(bindparam("now")))
-"""The query path's statements are built once: building one (and its cache key) costs more CPU than
-SQLite takes to run it. Values travel as bind parameters."""
-_CASE_ROW_FOR_UPDATE = _CASE_ROW.with_for_update()
+_CASE_VALUES = select(
+    *(attribute.columns[0].label(attribute.key) for attribute in inspect(CaseRow).column_attrs)
+).where(_CASES.case_id == bindparam("case_id"), _live(bindparam("now")))
+"""The case's columns as a plain row, each named as its `CaseRow` attribute (`metadata_`): a Core select, so
+reading a case builds no ORM object. The query path's statements are built once like this one: building one
+(and its cache key) costs more CPU than SQLite takes to run it. Values travel as bind parameters."""
+_CASE_ROW_FOR_UPDATE = (
+    select(CaseRow).where(CaseRow.case_id == bindparam("case_id"), _live(bindparam("now"))).with_for_update()
+)
 
 
-async def get_case_row(
-    session: AsyncSession, case_id: str, now: datetime, *, for_update: bool = False
-) -> CaseRow | None:
-    statement = _CASE_ROW_FOR_UPDATE if for_update else _CASE_ROW
-    return (await session.execute(statement, {"case_id": case_id, "now": now})).scalar_one_or_none()
+async def get_case(session: AsyncSession, case_id: str, now: datetime) -> CaseValues | None:
+    """The live case's values, to read (authorize, answer); `lock_case_row` to change it."""
+    return (await session.execute(_CASE_VALUES, {"case_id": case_id, "now": now})).one_or_none()
+
+
+async def lock_case_row(session: AsyncSession, case_id: str, now: datetime) -> CaseRow | None:
+    """The live case's row, locked until the transaction ends (PostgreSQL; SQLite's writer holds its lock)."""
+    parameters = {"case_id": case_id, "now": now}
+    return (await session.execute(_CASE_ROW_FOR_UPDATE, parameters)).scalar_one_or_none()
 
 
 def _filter_conditions(case_filter: CaseFilter) -> list[ColumnElement[bool]]:
@@ -283,13 +308,15 @@ class TranscriptLine:
     """An answer the server built without the model (it is not the model's own earlier turn)."""
 
 
+_MESSAGES = CaseMessageRow.__table__.c
 _RECENT_TRANSCRIPT = (
-    select(CaseMessageRow.message_type, CaseMessageRow.content, UserRow.username, CaseMessageRow.metadata_)
-    .outerjoin(UserRow, UserRow.user_id == CaseMessageRow.author_id)
-    .where(CaseMessageRow.case_id == bindparam("case_id"))
-    .order_by(CaseMessageRow.seq.desc())
+    select(_MESSAGES.message_type, _MESSAGES.content, UserRow.__table__.c.username, _MESSAGES["metadata"])
+    .outerjoin(UserRow.__table__, UserRow.__table__.c.user_id == _MESSAGES.author_id)
+    .where(_MESSAGES.case_id == bindparam("case_id"))
+    .order_by(_MESSAGES.seq.desc())
     .limit(bindparam("limit"))
 )
+"""A Core select of the tables' columns: no ORM compilation on the query path."""
 
 
 async def recent_transcript(session: AsyncSession, case_id: str, limit: int) -> list[TranscriptLine]:

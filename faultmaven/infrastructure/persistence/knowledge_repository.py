@@ -107,7 +107,7 @@ def _document_filters(dialect: str, query: DocumentQuery) -> list[ColumnElement[
 
 async def case_role(session: AsyncSession, case_id: str, user_id: str) -> CaseRole | None:
     """The user's role on a live case, None when they do not take part in it (or it does not exist)."""
-    case = await case_repository.get_case_row(session, case_id, utcnow())
+    case = await case_repository.get_case(session, case_id, utcnow())
     return await sharing_repository.role_on(session, case, user_id) if case is not None else None
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, and_, delete, or_, select
+from sqlalchemy import Row, Select, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence.sharing_tables import AuditEventRow, CaseParticipantRow
@@ -45,7 +46,7 @@ async def granted_roles(session: AsyncSession, case_id: str, user_id: str) -> li
     return list(rows.scalars())
 
 
-async def role_on(session: AsyncSession, case: CaseRow, user_id: str) -> CaseRole | None:
+async def role_on(session: AsyncSession, case: CaseRow | Row[Any], user_id: str) -> CaseRole | None:
     """The owner's role, else the highest role shared with the user or one of their teams."""
     if case.owner_id == user_id:
         return CaseRole.OWNER

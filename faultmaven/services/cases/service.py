@@ -128,7 +128,7 @@ class CaseService:
         knows the case already: 403, naming the role it takes.
         """
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
             role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
         _require(role, needed, case_id)
         assert row is not None
@@ -137,7 +137,7 @@ class CaseService:
     async def authorize_turn(self, user_id: str, case_id: str) -> tuple[Case, dict[str, str]]:
         """The case and its mask table, if the user may ask questions in it (a query reads its case once)."""
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
             role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
         _require(role, CaseRole.COLLABORATOR, case_id)
         assert row is not None
@@ -146,12 +146,12 @@ class CaseService:
     async def turn_case(self, case_id: str) -> tuple[Case, dict[str, str]] | None:
         """The case and its mask table for a query accepted earlier (its caller was authorized then)."""
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
         return (repo.case_from_row(row), dict(row.mask_map or {})) if row is not None else None
 
     async def role_on(self, user_id: str, case_id: str) -> CaseRole | None:
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
             return await sharing_repo.role_on(session, row, user_id) if row is not None else None
 
     async def list_cases(
@@ -181,7 +181,7 @@ class CaseService:
     async def update_case(self, user_id: str, case_id: str, changes: CaseUpdate) -> Case:
         now = utcnow()
         async with self._db.write() as session:
-            row = await repo.get_case_row(session, case_id, now, for_update=True)
+            row = await repo.lock_case_row(session, case_id, now)
             role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             _require(role, CaseRole.COLLABORATOR, case_id)
             assert row is not None
@@ -218,7 +218,7 @@ class CaseService:
         """Owners delete; a participant with a lower role gets 403. Idempotent: a missing case, or one
         the user cannot see (which must not be revealed), is already "deleted" for them (False)."""
         async with self._db.write() as session:
-            row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
+            row = await repo.lock_case_row(session, case_id, utcnow())
             role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
             if role is None:
                 return False
@@ -238,7 +238,7 @@ class CaseService:
         """What naming a case needs: the case, where its title came from, and its users' own words."""
         case = await self.authorize(owner_id, case_id, CaseRole.COLLABORATOR)
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
             texts = await repo.user_texts(session, case_id)
         title_source = row.title_source if row is not None else "generated"
         return case, title_source, [case.description, *texts] if case.description else texts
@@ -266,7 +266,7 @@ class CaseService:
 
     async def get_case(self, case_id: str) -> Case | None:
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
         return repo.case_from_row(row) if row else None
 
     async def get_case_conversation_context(self, case_id: str, limit: int = 10) -> str:
@@ -295,7 +295,7 @@ class CaseService:
         placeholder to two different values.
         """
         async with self._db.write() as session:
-            row = await repo.get_case_row(session, case_id, utcnow(), for_update=True)
+            row = await repo.lock_case_row(session, case_id, utcnow())
             mask_map = dict(row.mask_map or {}) if row else {}
             masked = [sanitizer.sanitize(text, mask_map) for text in texts]
             if row is not None and mask_map != (row.mask_map or {}):
@@ -304,7 +304,7 @@ class CaseService:
 
     async def mask_map(self, case_id: str) -> dict[str, str]:
         async with self._db.read() as session:
-            row = await repo.get_case_row(session, case_id, utcnow())
+            row = await repo.get_case(session, case_id, utcnow())
         return dict(row.mask_map or {}) if row else {}
 
 
