@@ -8,8 +8,8 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert, inspect
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import Base
 
 
@@ -24,7 +24,7 @@ def column_values(row: Base) -> dict[str, Any]:
     }
 
 
-async def insert_rows(session: AsyncSession, rows: Sequence[Base]) -> None:
+async def insert_rows(session: Executor, rows: Sequence[Base]) -> None:
     """INSERT `rows` (all of one table) in one executemany; they stay plain objects, outside the session."""
     if rows:
         statement = _insert_into(type(rows[0]).__table__)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from faultmaven.infrastructure.persistence import evidence_repository
 from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
 from faultmaven.infrastructure.persistence.bulk import insert_rows
+from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow, UserRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
 
@@ -108,7 +109,7 @@ _CASE_ROW_FOR_UPDATE = (
 )
 
 
-async def get_case(session: AsyncSession, case_id: str, now: datetime) -> CaseValues | None:
+async def get_case(session: Executor, case_id: str, now: datetime) -> CaseValues | None:
     """The live case's values, to read (authorize, answer); `lock_case_row` to change it."""
     return (await session.execute(_CASE_VALUES, {"case_id": case_id, "now": now})).one_or_none()
 
@@ -227,7 +228,7 @@ _RESERVE_WITH_MASKS = _RESERVE.returning(_CASES.mask_map)
 
 
 async def reserve_sequence(
-    session: AsyncSession,
+    session: Executor,
     case_id: str,
     count: int,
     now: datetime,
@@ -251,7 +252,7 @@ async def reserve_sequence(
 
 
 async def insert_messages(
-    session: AsyncSession, messages: list[CaseMessage], first_seq: int, now: datetime
+    session: Executor, messages: list[CaseMessage], first_seq: int, now: datetime
 ) -> None:
     """Insert `messages` with the numbers `reserve_sequence` handed out, from `first_seq` on."""
     await insert_rows(
@@ -319,7 +320,7 @@ _RECENT_TRANSCRIPT = (
 """A Core select of the tables' columns: no ORM compilation on the query path."""
 
 
-async def recent_transcript(session: AsyncSession, case_id: str, limit: int) -> list[TranscriptLine]:
+async def recent_transcript(session: Executor, case_id: str, limit: int) -> list[TranscriptLine]:
     """The last `limit` messages with their authors' usernames, oldest first, in one statement."""
     rows = await session.execute(_RECENT_TRANSCRIPT, {"case_id": case_id, "limit": limit})
     return [
@@ -338,5 +339,5 @@ async def user_texts(session: AsyncSession, case_id: str, limit: int = 50) -> li
     return list(rows.scalars())
 
 
-async def update_case_fields(session: AsyncSession, case_id: str, values: dict[str, Any]) -> None:
+async def update_case_fields(session: Executor, case_id: str, values: dict[str, Any]) -> None:
     await session.execute(update(CaseRow).where(CaseRow.case_id == case_id).values(**values))

@@ -15,11 +15,21 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from faultmaven.infrastructure.persistence.sqlite_driver import one_trip_creator
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 60
+
+Executor = AsyncSession | AsyncConnection
+"""What a repository function runs its statements on: an ORM session, or a bare connection (the query
+path's transactions, whose statements are all Core)."""
 
 
 def _ensure_sqlite_directory(url: str) -> None:
@@ -83,6 +93,19 @@ class Database:
     async def read(self) -> AsyncIterator[AsyncSession]:
         async with self._read_sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def write_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction on a bare connection, for Core statements only: a session's unit-of-work
+        bookkeeping (identity map, snapshots, state changes) costs more CPU than the query path's
+        statements take to run."""
+        async with self.write_engine.begin() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def read_connection(self) -> AsyncIterator[AsyncConnection]:
+        async with self.read_engine.begin() as connection:
+            yield connection
 
     async def ping(self) -> bool:
         try:

@@ -14,12 +14,13 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence.bulk import insert_rows
+from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 
 FINAL_STATUSES = ("completed", "failed", "cancelled")
 
 
-async def insert_query(session: AsyncSession, row: QueryRow) -> None:
+async def insert_query(session: Executor, row: QueryRow) -> None:
     await insert_rows(session, [row])
 
 
@@ -89,12 +90,12 @@ _FINISH = (
         lease_expires_at=None,
     )
 )
-"""Built once, as a Core UPDATE of the table (see `case_repository._CASE_ROW` and `_RESERVE`)."""
+"""Built once, as a Core UPDATE of the table (see `case_repository._CASE_VALUES` and `_RESERVE`)."""
 _FINISH_CLAIMED = _FINISH.where(_QUERIES.claimed_by == bindparam("p_worker_id"))
 
 
 async def finish_query(
-    session: AsyncSession,
+    session: Executor,
     query_id: str,
     *,
     status: str,
@@ -143,7 +144,7 @@ async def next_event_seq(session: AsyncSession, query_id: str) -> int:
     return (last or 0) + 1
 
 
-async def add_events(session: AsyncSession, events: list[QueryEventRow]) -> None:
+async def add_events(session: Executor, events: list[QueryEventRow]) -> None:
     await insert_rows(session, events)
 
 

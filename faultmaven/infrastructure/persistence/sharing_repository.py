@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Row, Select, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.sharing_tables import AuditEventRow, CaseParticipantRow
 from faultmaven.infrastructure.persistence.tables import CaseRow
 from faultmaven.infrastructure.persistence.team_tables import TeamMemberRow
@@ -39,14 +40,14 @@ def accessible_case_ids(user_id: str) -> Select[tuple[str]]:
     return owned.union(shared_case_ids(user_id))  # type: ignore[return-value]
 
 
-async def granted_roles(session: AsyncSession, case_id: str, user_id: str) -> list[str]:
+async def granted_roles(session: Executor, case_id: str, user_id: str) -> list[str]:
     rows = await session.execute(
         select(CaseParticipantRow.role).where(CaseParticipantRow.case_id == case_id, _grants_to(user_id))
     )
     return list(rows.scalars())
 
 
-async def role_on(session: AsyncSession, case: CaseRow | Row[Any], user_id: str) -> CaseRole | None:
+async def role_on(session: Executor, case: CaseRow | Row[Any], user_id: str) -> CaseRole | None:
     """The owner's role, else the highest role shared with the user or one of their teams."""
     if case.owner_id == user_id:
         return CaseRole.OWNER

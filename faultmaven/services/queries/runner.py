@@ -254,7 +254,7 @@ class QueryRunner:
         now = utcnow()
         added = turn.masks_added() if turn is not None else {}
         messages = self._exchange(row, outcome) if self._settings.record_messages else []
-        async with self._db.write() as session:
+        async with self._db.write_connection() as session:
             appended = None
             if messages or added:
                 appended = await case_repo.reserve_sequence(

@@ -85,7 +85,7 @@ class QueryService:
         if respond_async or len(query) > self._policy.async_threshold_chars:
             return await self._enqueue(turn)
         row = self._runner.query_row(turn, claimed=True)
-        async with self._db.write() as session:
+        async with self._db.write_connection() as session:
             await repo.insert_query(session, row)
         task = self._answers.spawn(self._runner.run_claimed(row, turn), query_id=row.query_id)
         try:
