@@ -80,6 +80,11 @@ class Database:
                 url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=60
             )
             self.read_engine = self.write_engine
+        self._statement_reads = (
+            self.read_engine
+            if self.is_sqlite
+            else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -104,7 +109,11 @@ class Database:
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
-        async with self.read_engine.begin() as connection:
+        """Reads on a bare connection, for Core statements that need no snapshot across them (the query
+        path's case, then its transcript). On PostgreSQL they run in autocommit, each statement seeing the
+        latest commit, which saves a BEGIN and a COMMIT round trip; SQLite's BEGIN already travels with
+        the first statement."""
+        async with self._statement_reads.connect() as connection:
             yield connection
 
     async def ping(self) -> bool:
