@@ -115,6 +115,7 @@ async def test_a_short_printable_request_id_is_kept(client) -> None:
 
 def test_access_log_masks_encoded_secrets_in_query_strings() -> None:
     stream = io.StringIO()
+    logging.getLogger("uvicorn.access").propagate = True  # uvicorn run with its access log on
     configure_logging("INFO", json=True, stream=stream)
     set_redactor(redact)
     try:
@@ -132,3 +133,15 @@ def test_access_log_masks_encoded_secrets_in_query_strings() -> None:
     assert "hunter2-Secret-99" not in line["event"]
     assert "ghp_abcdefghijklmnopqrstuvwxyz0123456789" not in line["event"]
     assert '"GET /api/v1/cases?' in line["event"] and line["event"].endswith(" 200")
+
+
+def test_an_access_log_uvicorn_was_told_not_to_write_stays_off() -> None:
+    """`faultmaven serve` runs uvicorn with `access_log=False` (the middleware logs each request once);
+    the app's logging setup, which runs after uvicorn's, must not turn the duplicate back on."""
+    access = logging.getLogger("uvicorn.access")
+    access.handlers, access.propagate = [], False  # what uvicorn's access_log=False leaves
+    try:
+        configure_logging("INFO", json=True, stream=io.StringIO())
+        assert not access.hasHandlers()
+    finally:
+        access.propagate = True

@@ -171,11 +171,15 @@ ACCESS_LOG_MASKER = AccessLogQueryMasker()
 
 
 def _route_third_party_loggers() -> None:
+    """Send third-party lines through our handler, except an access log uvicorn was told not to write
+    (`access_log=False`, as `faultmaven serve` runs it: the request middleware logs every request once)."""
+    access = logging.getLogger("uvicorn.access")
+    access_silenced = not access.propagate and not access.handlers
     for name in THIRD_PARTY_LOGGERS:
         third_party = logging.getLogger(name)
         third_party.handlers.clear()
         third_party.propagate = True
-    access = logging.getLogger("uvicorn.access")
+    access.propagate = not access_silenced
     if ACCESS_LOG_MASKER not in access.filters:
         access.addFilter(ACCESS_LOG_MASKER)
 
