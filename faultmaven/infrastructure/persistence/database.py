@@ -80,11 +80,11 @@ class Database:
                 url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800, pool_timeout=60
             )
             self.read_engine = self.write_engine
-        self._statement_reads = (
-            self.read_engine
-            if self.is_sqlite
-            else self.read_engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = (
+            None if self.is_sqlite else self.write_engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        """PostgreSQL connections that send no BEGIN and no COMMIT: for one write statement (its own
+        transaction) or for reads that need no snapshot across statements."""
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -108,12 +108,24 @@ class Database:
             yield connection
 
     @asynccontextmanager
+    async def write_statement(self) -> AsyncIterator[AsyncConnection]:
+        """A bare connection for one Core write statement, which is its own transaction. On PostgreSQL it
+        runs in autocommit, saving a BEGIN and a COMMIT round trip; SQLite's writer begins as usual (its
+        `BEGIN IMMEDIATE` travels with the statement)."""
+        if self._autocommit is None:
+            async with self.write_engine.begin() as connection:
+                yield connection
+        else:
+            async with self._autocommit.connect() as connection:
+                yield connection
+
+    @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
         """Reads on a bare connection, for Core statements that need no snapshot across them (the query
         path's case, then its transcript). On PostgreSQL they run in autocommit, each statement seeing the
         latest commit, which saves a BEGIN and a COMMIT round trip; SQLite's BEGIN already travels with
         the first statement."""
-        async with self._statement_reads.connect() as connection:
+        async with (self._autocommit or self.read_engine).connect() as connection:
             yield connection
 
     async def ping(self) -> bool:

@@ -85,8 +85,8 @@ class QueryService:
         if respond_async or len(query) > self._policy.async_threshold_chars:
             return await self._enqueue(turn)
         row = self._runner.query_row(turn, claimed=True)
-        async with self._db.write_connection() as session:
-            await repo.insert_query(session, row)
+        async with self._db.write_statement() as connection:
+            await repo.insert_query(connection, row)
         task = self._answers.spawn(self._runner.run_claimed(row, turn), query_id=row.query_id)
         try:
             response = await asyncio.wait_for(asyncio.shield(task), self._policy.sync_budget_seconds)
