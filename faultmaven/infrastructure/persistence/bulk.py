@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Insert, Table, insert, inspect
+from sqlalchemy.orm.attributes import instance_dict
 
 from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import Base
@@ -16,12 +17,14 @@ from faultmaven.infrastructure.persistence.tables import Base
 def column_values(row: Base) -> dict[str, Any]:
     """The values set on the row, keyed by column name (an attribute may be named otherwise: `metadata_`);
     columns left unset get their defaults from the table."""
-    state = inspect(row)
-    return {
-        attr.columns[0].name: state.dict[attr.key]
-        for attr in state.mapper.column_attrs
-        if attr.key in state.dict
-    }
+    values = instance_dict(row)
+    return {column: values[key] for key, column in _columns_of(type(row)) if key in values}
+
+
+@cache
+def _columns_of(row_type: type[Base]) -> tuple[tuple[str, str], ...]:
+    """(attribute, column name) of every mapped column, read off the mapper once per class."""
+    return tuple((attribute.key, attribute.columns[0].name) for attribute in inspect(row_type).column_attrs)
 
 
 async def insert_rows(session: Executor, rows: Sequence[Base]) -> None:
