@@ -53,8 +53,16 @@ class ScriptedServer:
         self.reply = reply
         self.seen: list[Seen] = []
         self.base_url = ""
+        self._handlers: set[asyncio.Task[None]] = set()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await self._answer(reader, writer)
+        finally:
+            writer.close()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
         lines = head.decode().split("\r\n")[1:]
         headers = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines if line)}
@@ -69,7 +77,6 @@ class ScriptedServer:
                 + self.reply.body
             )
             await writer.drain()
-        writer.close()
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[ScriptedServer]:
@@ -79,6 +86,10 @@ class ScriptedServer:
             yield self
         finally:
             server.close()
+            for handler in self._handlers:
+                handler.cancel()
+            await asyncio.gather(*self._handlers, return_exceptions=True)
+            await server.wait_closed()
 
 
 async def _call(client_type: type[AsyncOpenAI], server: ScriptedServer) -> Any:
