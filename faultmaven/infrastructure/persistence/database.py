@@ -32,6 +32,11 @@ Executor = AsyncSession | AsyncConnection
 path's transactions, whose statements are all Core)."""
 
 
+NO_SNAPSHOT = "faultmaven_no_snapshot"
+"""Execution option of SQLite connections whose statements each run on their own (no `BEGIN`): reads that
+need no snapshot across statements, which then save the trip that would end their transaction."""
+
+
 def _ensure_sqlite_directory(url: str) -> None:
     database = make_url(url).database
     if database and database != ":memory:":
@@ -55,7 +60,8 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.connection.driver_connection.defer_begin(begin_statement)
+        if not connection.get_execution_options().get(NO_SNAPSHOT):
+            connection.connection.driver_connection.defer_begin(begin_statement)
 
 
 class Database:
@@ -85,6 +91,9 @@ class Database:
         )
         """PostgreSQL connections that send no BEGIN and no COMMIT: for one write statement (its own
         transaction) or for reads that need no snapshot across statements."""
+        self._snapshot_free_reads = self._autocommit or self.read_engine.execution_options(
+            **{NO_SNAPSHOT: True}
+        )
         self._write_sessions = async_sessionmaker(self.write_engine, expire_on_commit=False)
         self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -122,10 +131,10 @@ class Database:
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
         """Reads on a bare connection, for Core statements that need no snapshot across them (the query
-        path's case, then its transcript). On PostgreSQL they run in autocommit, each statement seeing the
-        latest commit, which saves a BEGIN and a COMMIT round trip; SQLite's BEGIN already travels with
-        the first statement."""
-        async with (self._autocommit or self.read_engine).connect() as connection:
+        path's case, then its transcript). Each statement runs on its own and sees the latest commit: no
+        BEGIN and no COMMIT round trip on PostgreSQL (autocommit), no trip to end the transaction on
+        SQLite (`NO_SNAPSHOT`)."""
+        async with self._snapshot_free_reads.connect() as connection:
             yield connection
 
     async def ping(self) -> bool:

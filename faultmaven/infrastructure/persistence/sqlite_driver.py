@@ -6,10 +6,12 @@ wake-up and a wake-up of the event loop. Here a statement is executed, fully fet
 in one trip; the cursor then serves the buffered rows. SQLAlchemy buffers every row of a non-streamed
 result anyway, and FaultMaven streams nothing from SQLite, so nothing is held longer than before.
 
-Transactions save two more trips: the `BEGIN` travels with the transaction's first statement, and the
-rollback the pool issues when a connection comes back after its commit is skipped when no statement was
-sent since the last commit or rollback finished. "Sent", not "finished": a statement whose caller was
-cancelled may still be running on the thread, so its rollback must still go there, queued behind it.
+Transactions save two more trips: the `BEGIN` travels with the transaction's first statement, and a
+commit or rollback makes a trip only when a `BEGIN` was sent since the last one: the rollback the pool
+issues when a connection comes back after its commit is skipped, and so is the end of reads that never
+began a transaction (`defer_begin` not called: each statement then runs on its own, in SQLite's
+autocommit). "Sent", not "finished": a statement whose caller was cancelled may still be running on the
+thread, so its transaction's rollback must still go there, queued behind it.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class OneTripConnection(aiosqlite.Connection):
     def __init__(self, connector: Callable[[], sqlite3.Connection], iter_chunk_size: int) -> None:
         super().__init__(connector, iter_chunk_size)
         self._pending_begin: str | None = None
-        self._sent_since_settled = False
+        self._began_since_settled = False
 
     def cursor(self) -> BufferedCursor:  # type: ignore[override]
         return BufferedCursor(self)
@@ -109,20 +111,20 @@ class OneTripConnection(aiosqlite.Connection):
 
     def run_statement(self, sql: str, parameters: Any, *, many: bool) -> Awaitable[_Outcome]:
         begin, self._pending_begin = self._pending_begin, None
-        self._sent_since_settled = True
+        self._began_since_settled = self._began_since_settled or begin is not None
         return self._execute(_run_statement, self._conn, sql, parameters, many=many, begin=begin)
 
     async def commit(self) -> None:
         self._pending_begin = None
-        if self._sent_since_settled:
+        if self._began_since_settled:
             await super().commit()
-            self._sent_since_settled = False
+            self._began_since_settled = False
 
     async def rollback(self) -> None:
         self._pending_begin = None
-        if self._sent_since_settled:
+        if self._began_since_settled:
             await super().rollback()
-            self._sent_since_settled = False
+            self._began_since_settled = False
 
 
 def one_trip_creator(url: str, *, timeout: float) -> Callable[[], Awaitable[OneTripConnection]]:
