@@ -65,7 +65,9 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
 
 
 class Database:
-    """Owns the engines; `read()` and `write()` yield a session inside one transaction."""
+    """Owns the engines. `read()` and `write()` yield an ORM session inside one transaction; the query
+    path, whose statements are all Core, takes bare connections (`read_connection`, `write_statement`,
+    `write_connection`)."""
 
     def __init__(self, url: str, *, echo: bool = False):
         self.url = url

@@ -136,9 +136,9 @@ class CaseService:
 
     async def authorize_turn(self, user_id: str, case_id: str) -> tuple[Case, dict[str, str]]:
         """The case and its mask table, if the user may ask questions in it (a query reads its case once)."""
-        async with self._db.read_connection() as session:
-            row = await repo.get_case(session, case_id, utcnow())
-            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
+        async with self._db.read_connection() as connection:
+            row = await repo.get_case(connection, case_id, utcnow())
+            role = await sharing_repo.role_on(connection, row, user_id) if row is not None else None
         _require(role, CaseRole.COLLABORATOR, case_id)
         assert row is not None
         return repo.case_from_row(row), dict(row.mask_map or {})
@@ -273,8 +273,8 @@ class CaseService:
         """The last `limit` messages as a transcript the LLM can read, oldest first; each user message
         names who asked (a shared case has several participants). Degraded answers (built by the server
         without the model) are left out: the model must not take them for its own earlier turns."""
-        async with self._db.read_connection() as session:
-            lines = await repo.recent_transcript(session, case_id, limit)
+        async with self._db.read_connection() as connection:
+            lines = await repo.recent_transcript(connection, case_id, limit)
         transcript = [line for line in lines if not line.degraded]
         if not transcript:
             return ""

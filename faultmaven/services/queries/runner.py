@@ -254,28 +254,28 @@ class QueryRunner:
         now = utcnow()
         added = turn.masks_added() if turn is not None else {}
         messages = self._exchange(row, outcome) if self._settings.record_messages else []
-        async with self._db.write_connection() as session:
+        async with self._db.write_connection() as connection:
             appended = None
             if messages or added:
                 appended = await case_repo.reserve_sequence(
-                    session, row.case_id, len(messages), now, self._cases.retention, with_masks=bool(added)
+                    connection, row.case_id, len(messages), now, self._cases.retention, with_masks=bool(added)
                 )
             body = self._final_body(outcome, turn, appended, now)
             finished = await repo.finish_query(
-                session, row.query_id, status=outcome.status, now=now, response=body,
+                connection, row.query_id, status=outcome.status, now=now, response=body,
                 error=outcome.error, worker_id=worker_id,
             )
             if not finished:
                 raise _AlreadyClosed
             if appended is not None and messages:
                 first = appended.message_count - len(messages) + 1
-                await case_repo.insert_messages(session, messages, first, now)
+                await case_repo.insert_messages(connection, messages, first, now)
             merged = merge_masks(appended.mask_map or {}, added) if appended and added else None
             if merged is not None:
-                await case_repo.update_case_fields(session, row.case_id, {"mask_map": merged})
+                await case_repo.update_case_fields(connection, row.case_id, {"mask_map": merged})
             if events is not None:
                 final = events.event_row(outcome.final_event, self._event_data(row, outcome, body))
-                await repo.add_events(session, [*pending, final])
+                await repo.add_events(connection, [*pending, final])
 
     @staticmethod
     def _event_data(row: QueryRow, outcome: Outcome, body: dict[str, Any] | None) -> dict[str, Any]:
