@@ -98,15 +98,14 @@ async def insert_case(session: AsyncSession, row: CaseRow) -> None:
     await session.flush()
 
 
+_THE_LIVE_CASE = and_(_CASES.case_id == bindparam("case_id"), _live(bindparam("now")))
 _CASE_VALUES = select(
     *(attribute.columns[0].label(attribute.key) for attribute in inspect(CaseRow).column_attrs)
-).where(_CASES.case_id == bindparam("case_id"), _live(bindparam("now")))
+).where(_THE_LIVE_CASE)
 """The case's columns as a plain row, each named as its `CaseRow` attribute (`metadata_`): a Core select, so
 reading a case builds no ORM object. The query path's statements are built once like this one: building one
 (and its cache key) costs more CPU than SQLite takes to run it. Values travel as bind parameters."""
-_CASE_ROW_FOR_UPDATE = (
-    select(CaseRow).where(CaseRow.case_id == bindparam("case_id"), _live(bindparam("now"))).with_for_update()
-)
+_CASE_ROW_FOR_UPDATE = select(CaseRow).where(_THE_LIVE_CASE).with_for_update()
 
 
 async def get_case(session: Executor, case_id: str, now: datetime) -> CaseValues | None:

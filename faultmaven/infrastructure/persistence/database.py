@@ -123,12 +123,9 @@ class Database:
         """A bare connection for one Core write statement, which is its own transaction. On PostgreSQL it
         runs in autocommit, saving a BEGIN and a COMMIT round trip; SQLite's writer begins as usual (its
         `BEGIN IMMEDIATE` travels with the statement)."""
-        if self._autocommit is None:
-            async with self.write_engine.begin() as connection:
-                yield connection
-        else:
-            async with self._autocommit.connect() as connection:
-                yield connection
+        connecting = self.write_connection() if self._autocommit is None else self._autocommit.connect()
+        async with connecting as connection:
+            yield connection
 
     @asynccontextmanager
     async def read_connection(self) -> AsyncIterator[AsyncConnection]:
