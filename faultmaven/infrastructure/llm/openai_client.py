@@ -105,14 +105,12 @@ class LeanAsyncOpenAI(AsyncOpenAI):
 
     def _completion(self, response: httpx2.Response) -> Any:
         """The reply as the SDK's `_parse` reads it: JSON into a `ChatCompletion`, other text as text."""
-        content_type = response.headers.get("content-type", "*").split(";")[0]
-        if content_type.endswith("json"):
+        try:
             data = response.json()
-        else:
-            try:
-                data = response.json()
-            except ValueError:
-                return response.text
+        except ValueError:
+            if response.headers.get("content-type", "*").split(";")[0].endswith("json"):
+                raise
+            return response.text
         completion = self._process_response_data(data=data, cast_to=ChatCompletion, response=response)
         if isinstance(completion, ChatCompletion):
             add_request_id(completion, response.headers.get("x-request-id"))
