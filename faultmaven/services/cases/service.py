@@ -127,21 +127,21 @@ class CaseService:
         Not a participant: 404, never revealing that the case exists. A participant whose role is too low
         knows the case already: 403, naming the role it takes.
         """
-        async with self._db.read() as session:
-            row = await repo.get_case(session, case_id, utcnow())
-            role = await sharing_repo.role_on(session, row, user_id) if row is not None else None
-        _require(role, needed, case_id)
-        assert row is not None
-        return repo.case_from_row(row)
+        return repo.case_from_row(await self._authorized_case(user_id, case_id, needed))
 
     async def authorize_turn(self, user_id: str, case_id: str) -> tuple[Case, dict[str, str]]:
         """The case and its mask table, if the user may ask questions in it (a query reads its case once)."""
+        row = await self._authorized_case(user_id, case_id, CaseRole.COLLABORATOR)
+        return repo.case_from_row(row), dict(row.mask_map or {})
+
+    async def _authorized_case(self, user_id: str, case_id: str, needed: CaseRole) -> repo.CaseValues:
+        """The case's values and the caller's role in two Core reads (no snapshot needed across them)."""
         async with self._db.read_connection() as connection:
             row = await repo.get_case(connection, case_id, utcnow())
             role = await sharing_repo.role_on(connection, row, user_id) if row is not None else None
-        _require(role, CaseRole.COLLABORATOR, case_id)
+        _require(role, needed, case_id)
         assert row is not None
-        return repo.case_from_row(row), dict(row.mask_map or {})
+        return row
 
     async def turn_case(self, case_id: str) -> tuple[Case, dict[str, str]] | None:
         """The case and its mask table for a query accepted earlier (its caller was authorized then)."""
