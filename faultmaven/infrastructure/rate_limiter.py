@@ -1,4 +1,5 @@
-"""Request budgets on `limits`' moving window: in process memory by default, Redis when configured.
+"""Request budgets on `limits`' moving window: in process memory by default (`LocalMovingWindows`), Redis
+when configured.
 
 With Redis every server process counts against the same keys, so a budget holds across workers and hosts.
 """
@@ -8,25 +9,34 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 from limits.storage import storage_from_string
+
+from faultmaven.infrastructure.local_windows import LocalMovingWindows
 
 _logger = structlog.get_logger(__name__)
 # coredis' own names for the socket timeouts: a dead Redis must not hold a request for long.
 _REDIS_TIMEOUTS = {"connect_timeout": 1.0, "stream_timeout": 1.0}
 
 
-def limits_storage_uri(redis_url: str | None) -> str:
-    """`limits`' async storage URI: `async+redis://...` (coredis) for a Redis URL, else in-process memory."""
-    if not redis_url:
-        return "async+memory://"
+def limits_storage_uri(redis_url: str) -> str:
+    """`limits`' async storage URI for a Redis URL: `async+redis://...` (coredis)."""
     if redis_url.startswith("unix://"):
         return "async+redis+unix://" + redis_url.removeprefix("unix://")
     return "async+" + redis_url
+
+
+class MovingWindowStorage(Protocol):
+    """The two calls of `limits`' moving window that budgets need: `limits`' Redis storage has them, and
+    so does `LocalMovingWindows` (what `MovingWindowRateLimiter` would add is a key and a subtraction)."""
+
+    async def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool: ...
+
+    async def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]: ...
 
 
 @dataclass(frozen=True)
@@ -51,11 +61,11 @@ class RateLimiter:
     ):
         self.budgets: dict[str, RateLimitItem] = {name: parse(value) for name, value in budgets.items()}
         self.storage_kind = "redis" if redis_url else "memory"
-        options: dict[str, float | str | bool] = {}
+        self._storage: MovingWindowStorage = LocalMovingWindows()
         if redis_url:
             options = {"key_prefix": key_prefix, **_REDIS_TIMEOUTS}
-        self._storage = storage_from_string(limits_storage_uri(redis_url), wrap_exceptions=True, **options)
-        self._limiter = MovingWindowRateLimiter(self._storage)
+            uri = limits_storage_uri(redis_url)
+            self._storage = storage_from_string(uri, wrap_exceptions=True, **options)
 
     async def hit(self, budget: str, identities: list[str]) -> RateDecision | None:
         """Spend one unit of `budget` for each identity; stop at the first one that is exhausted.
@@ -66,8 +76,9 @@ class RateLimiter:
         try:
             decisions = []
             for identity in identities:
-                allowed = await self._limiter.hit(item, budget, identity)
-                decisions.append(await self._decision(item, budget, identity, allowed))
+                key, expiry = item.key_for(budget, identity), item.get_expiry()
+                allowed = await self._storage.acquire_entry(key, item.amount, expiry)
+                decisions.append(await self._decision(item, key, allowed))
                 if not allowed:
                     return decisions[-1]
         except StorageError as error:
@@ -75,7 +86,9 @@ class RateLimiter:
             return None
         return min(decisions, key=lambda decision: (decision.remaining, -decision.reset_at))
 
-    async def _decision(self, item: RateLimitItem, budget: str, identity: str, allowed: bool) -> RateDecision:
-        stats = await self._limiter.get_window_stats(item, budget, identity)
-        retry_after = 0 if allowed else max(1, math.ceil(stats.reset_time - time.time()))
-        return RateDecision(allowed, item.amount, max(0, stats.remaining), stats.reset_time, retry_after)
+    async def _decision(self, item: RateLimitItem, key: str, allowed: bool) -> RateDecision:
+        """The window after this hit: it resets when its oldest hit expires."""
+        oldest, hits = await self._storage.get_moving_window(key, item.amount, item.get_expiry())
+        reset_at = oldest + item.get_expiry()
+        retry_after = 0 if allowed else max(1, math.ceil(reset_at - time.time()))
+        return RateDecision(allowed, item.amount, max(0, item.amount - hits), reset_at, retry_after)
