@@ -1,4 +1,4 @@
-"""In-process moving windows for `limits`' `MovingWindowRateLimiter`, when no Redis is configured.
+"""In-process moving windows for the request budgets (`RateLimiter`) when no Redis is configured.
 
 `limits`' own memory storage starts a sweep of every key after each hit, and the sweep hops to a worker
 thread once per key; the budgets are checked on every write request, so that cost was paid per request.
@@ -32,7 +32,7 @@ class _Window:
 
 
 class LocalMovingWindows:
-    """The two calls `MovingWindowRateLimiter` makes (`acquire_entry`, `get_moving_window`), with the
+    """The two moving-window calls of a `limits` storage (`acquire_entry`, `get_moving_window`), with the
     semantics of `limits`' memory storage: a hit is refused while `limit` hits lie within `expiry`."""
 
     def __init__(self) -> None:
