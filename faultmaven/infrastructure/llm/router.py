@@ -1,8 +1,8 @@
 """`LLMRouter`: runs one agent turn on the configured providers, failing over between them.
 
 `ToolLoop` (`tool_loop.py`) drives the turn (instructions, tools, structured output) over pydantic-ai's direct
-model API. Its model is a `FallbackModel` over one `GuardedModel` per provider, built once with the router,
-so failover happens per model request: when provider
+model API. Its model is a `FallbackModel` over one `GuardedModel` per provider (with one provider, that
+model alone), built once with the router, so failover happens per model request: when provider
 B takes over in the middle of a tool loop, the message history carries on and tools already executed are not
 run again. `GuardedModel` (`guarded_model.py`, with the failover policy) adds what pydantic-ai does not keep:
 a circuit breaker per provider that outlives the turn, bounded retries honouring `Retry-After`, and the
@@ -86,6 +86,14 @@ def _derive_request_parameters_once(model: Model) -> Model:
     return model
 
 
+def _failover_chain(models: list[GuardedModel]) -> Model | None:
+    """A `FallbackModel` over the guarded models; a chain of one is its model (nothing to fail over to,
+    and `FallbackModel`'s per-request bookkeeping is a cost every turn would pay)."""
+    if len(models) > 1:
+        return FallbackModel(*models)
+    return models[0] if models else None
+
+
 class LLMRouter:
     """Implements `ILLMProvider` over the configured providers, in order, with circuit breakers.
 
@@ -122,11 +130,7 @@ class LLMRouter:
             )
             for built in self._built
         ]
-        self._model = (
-            FallbackModel(*(GuardedModel(p, self._policy, self._emit) for p in self._providers))
-            if self._providers
-            else None
-        )
+        self._model = _failover_chain([GuardedModel(p, self._policy, self._emit) for p in self._providers])
         self._plans: OrderedDict[Hashable, TurnPlan] = OrderedDict()
 
     @classmethod
