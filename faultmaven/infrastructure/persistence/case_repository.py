@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from faultmaven.infrastructure.persistence import evidence_repository
 from faultmaven.infrastructure.persistence import sharing_repository as sharing_repo
-from faultmaven.infrastructure.persistence.bulk import insert_rows
+from faultmaven.infrastructure.persistence.bulk import insert_values
 from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import CaseMessageRow, CaseRow, QueryRow, UserRow
 from faultmaven.models.case import Case, CaseMessage, MessageType
@@ -254,24 +254,24 @@ async def insert_messages(
     session: Executor, messages: list[CaseMessage], first_seq: int, now: datetime
 ) -> None:
     """Insert `messages` with the numbers `reserve_sequence` handed out, from `first_seq` on."""
-    await insert_rows(
-        session, [_message_row(message, first_seq + offset, now) for offset, message in enumerate(messages)]
-    )
+    values = [_message_values(message, first_seq + offset, now) for offset, message in enumerate(messages)]
+    await insert_values(session, CaseMessageRow.__table__, values)
 
 
-def _message_row(message: CaseMessage, seq: int, now: datetime) -> CaseMessageRow:
-    return CaseMessageRow(
-        message_id=message.message_id,
-        case_id=message.case_id,
-        seq=seq,
-        session_id=message.session_id,
-        author_id=message.author_id,
-        message_type=message.message_type.value,
-        content=message.content,
-        query_id=message.query_id,
-        created_at=now,
-        metadata_=message.metadata,
-    )
+def _message_values(message: CaseMessage, seq: int, now: datetime) -> dict[str, Any]:
+    """A message's row as column values (the column of `CaseMessageRow.metadata_` is `metadata`)."""
+    return {
+        "message_id": message.message_id,
+        "case_id": message.case_id,
+        "seq": seq,
+        "session_id": message.session_id,
+        "author_id": message.author_id,
+        "message_type": message.message_type.value,
+        "content": message.content,
+        "query_id": message.query_id,
+        "created_at": now,
+        "metadata": message.metadata,
+    }
 
 
 async def _query_message(session: AsyncSession, query_id: str,
