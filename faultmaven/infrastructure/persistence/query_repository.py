@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faultmaven.infrastructure.persistence.bulk import insert_rows
+from faultmaven.infrastructure.persistence.bulk import insert_rows, insert_values
 from faultmaven.infrastructure.persistence.database import Executor
 from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
 
@@ -144,8 +144,12 @@ async def next_event_seq(session: AsyncSession, query_id: str) -> int:
     return (last or 0) + 1
 
 
-async def add_events(session: Executor, events: list[QueryEventRow]) -> None:
-    await insert_rows(session, events)
+EventValues = dict[str, Any]
+"""A `QueryEventRow` as column values: events are only ever written from here, never read back as objects."""
+
+
+async def add_events(session: Executor, events: list[EventValues]) -> None:
+    await insert_values(session, QueryEventRow.__table__, events)
 
 
 async def events_after(

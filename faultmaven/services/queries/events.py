@@ -10,7 +10,6 @@ from typing import Any
 
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryEventRow
 from faultmaven.models.case import utcnow
 from faultmaven.models.query_event import QueryEvent
 
@@ -33,7 +32,7 @@ class QueryEventWriter:
         self._query_id = query_id
         self._seq = first_seq
         self._live = live
-        self._pending: list[QueryEventRow] = []
+        self._pending: list[repo.EventValues] = []
         self._timer: asyncio.Task[None] | None = None
         self._writing = asyncio.Lock()
 
@@ -45,8 +44,8 @@ class QueryEventWriter:
 
     async def emit(self, event: str, data: dict[str, Any]) -> None:
         last = self._pending[-1] if self._pending else None
-        if event == "text_delta" and last is not None and last.event == "text_delta":
-            last.data = {"text": last.data.get("text", "") + data.get("text", "")}
+        if event == "text_delta" and last is not None and last["event"] == "text_delta":
+            last["data"] = {"text": last["data"].get("text", "") + data.get("text", "")}
         else:
             self._pending.append(self.event_row(event, data))
         if self._live and self._timer is None:
@@ -64,15 +63,15 @@ class QueryEventWriter:
                 async with self._db.write() as session:
                     await repo.add_events(session, rows)
 
-    def event_row(self, event: str, data: dict[str, Any]) -> QueryEventRow:
+    def event_row(self, event: str, data: dict[str, Any]) -> repo.EventValues:
         """The next event as a row for the caller's own transaction (the one that closes the query)."""
-        row = QueryEventRow(
-            query_id=self._query_id, seq=self._seq, event=event, data=data, created_at=utcnow()
-        )
+        row = {
+            "query_id": self._query_id, "seq": self._seq, "event": event, "data": data, "created_at": utcnow()
+        }
         self._seq += 1
         return row
 
-    async def settle(self) -> list[QueryEventRow]:
+    async def settle(self) -> list[repo.EventValues]:
         """Stop the timer, wait for a batch being written, and hand over what is left to write."""
         if self._timer is not None:
             self._timer.cancel()

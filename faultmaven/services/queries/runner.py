@@ -22,7 +22,7 @@ import structlog
 from faultmaven.infrastructure.persistence import case_repository as case_repo
 from faultmaven.infrastructure.persistence import query_repository as repo
 from faultmaven.infrastructure.persistence.database import Database
-from faultmaven.infrastructure.persistence.tables import QueryEventRow, QueryRow
+from faultmaven.infrastructure.persistence.tables import QueryRow
 from faultmaven.models.agent import AgentResponse
 from faultmaven.models.case import CaseMessage, MessageType, utcnow
 from faultmaven.models.interfaces import ITracer
@@ -247,7 +247,7 @@ class QueryRunner:
         row: QueryRow,
         outcome: Outcome,
         events: QueryEventWriter | None,
-        pending: list[QueryEventRow],
+        pending: list[repo.EventValues],
         turn: Turn | None,
         worker_id: str | None,
     ) -> None:
