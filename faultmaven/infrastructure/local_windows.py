@@ -22,9 +22,6 @@ class _Window:
     hits: deque[float] = field(default_factory=deque)
     """Hit times, oldest first."""
 
-    def expired(self, now: float) -> bool:
-        return not self.hits or self.hits[-1] <= now - self.expiry
-
     def trim(self, now: float) -> None:
         cutoff = now - self.expiry
         while self.hits and self.hits[0] <= cutoff:
@@ -65,5 +62,7 @@ class LocalMovingWindows:
         if now < self._next_sweep:
             return
         self._next_sweep = now + SWEEP_EVERY_SECONDS
-        for key in [key for key, window in self._windows.items() if window.expired(now)]:
+        for window in self._windows.values():
+            window.trim(now)
+        for key in [key for key, window in self._windows.items() if not window.hits]:
             del self._windows[key]

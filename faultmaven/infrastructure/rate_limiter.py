@@ -78,7 +78,7 @@ class RateLimiter:
             for identity in identities:
                 key, expiry = item.key_for(budget, identity), item.get_expiry()
                 allowed = await self._storage.acquire_entry(key, item.amount, expiry)
-                decisions.append(await self._decision(item, key, allowed))
+                decisions.append(await self._decision(item, key, expiry, allowed))
                 if not allowed:
                     return decisions[-1]
         except StorageError as error:
@@ -86,9 +86,9 @@ class RateLimiter:
             return None
         return min(decisions, key=lambda decision: (decision.remaining, -decision.reset_at))
 
-    async def _decision(self, item: RateLimitItem, key: str, allowed: bool) -> RateDecision:
+    async def _decision(self, item: RateLimitItem, key: str, expiry: int, allowed: bool) -> RateDecision:
         """The window after this hit: it resets when its oldest hit expires."""
-        oldest, hits = await self._storage.get_moving_window(key, item.amount, item.get_expiry())
-        reset_at = oldest + item.get_expiry()
+        oldest, hits = await self._storage.get_moving_window(key, item.amount, expiry)
+        reset_at = oldest + expiry
         retry_after = 0 if allowed else max(1, math.ceil(reset_at - time.time()))
         return RateDecision(allowed, item.amount, max(0, item.amount - hits), reset_at, retry_after)
